@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the guest kernel under QEMU (TCG) with a virtio-sound-pci device and runs one test
+# script of tests/guest/ in it. Streams the serial console to stdout and exits with the
+# script's status (the guest's "BENCH-EXIT: N" line).
+#
+# usage: scripts/run-guest.sh [options] SCRIPT
+#   SCRIPT                 a file name in tests/guest/ (runs as /tests/SCRIPT)
+#   --backend B            none (default) | wav:FILE | pa (PulseAudio loopback; starts
+#                          scripts/pa-loopback.sh if needed and leaves it running)
+#   --streams N            virtio-sound-pci streams (default: QEMU's, 2)
+#   --timer-period US      QEMU audio timer period in microseconds (default: QEMU's, 10000)
+#   --audiodev-opt K=V     extra -audiodev option, e.g. out.buffer-length=10000 (repeatable)
+#   --device-opt K=V       extra virtio-sound-pci option, e.g. jacks=1 (repeatable)
+#   --no-sound             no sound device at all
+#   --timeout S            kill QEMU after S seconds and exit 124 (default 120)
+#   --trace FILE           QEMU trace of virtio_queue_notify and virtio_notify into FILE
+#   --trace-event PATTERN  one more QEMU trace event, e.g. 'virtio_snd_*' (repeatable; needs --trace)
+#   --append ARGS          extra kernel command line (bench.KEY=V reaches the script as $BENCH_KEY)
+#   --module PATH.ko       extra module, installed as /lib/modules/rs/NAME.ko (repeatable)
+#   --kdir KDIR            guest kernel build tree (default: $KDIR_DEFAULT of scripts/lib.sh)
+#   --log FILE             also save the whole serial log to FILE
+#   --qemu-arg ARG         one more QEMU argument (repeatable)
+#   --smp N, --mem SIZE    guest CPUs (default 2) and memory (default 512M)
+# Exit status: the script's; 124 on timeout; 1 with a message if the guest ended without
+# the BENCH-EXIT line (panic, QEMU error); 2 on bad usage.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+BACKEND=none STREAMS='' TIMER='' NOSOUND=0 TIMEOUT=120 TRACE='' APPEND='' KDIR=$KDIR_DEFAULT LOG=''
+SMP=2 MEM=512M SCRIPT=
+MODULES=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=()
+need() { [[ $# -ge 2 && -n $2 ]] || { echo "$1 needs a value" >&2; usage; }; }
+while (($#)); do
+	case $1 in
+	--backend) need "$@"; BACKEND=$2; shift 2 ;;
+	--streams) need "$@"; STREAMS=$2; shift 2 ;;
+	--timer-period) need "$@"; TIMER=$2; shift 2 ;;
+	--audiodev-opt) need "$@"; AUDIODEV_OPTS+=("$2"); shift 2 ;;
+	--device-opt) need "$@"; DEVICE_OPTS+=("$2"); shift 2 ;;
+	--no-sound) NOSOUND=1; shift ;;
+	--timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
+	--trace) need "$@"; TRACE=$2; shift 2 ;;
+	--trace-event) need "$@"; TRACE_EVENTS+=("$2"); shift 2 ;;
+	--append) need "$@"; APPEND="$APPEND $2"; shift 2 ;;
+	--module) need "$@"; MODULES+=(--module "$(readlink -f "$2")"); shift 2 ;;
+	--kdir) need "$@"; KDIR=$2; shift 2 ;;
+	--log) need "$@"; LOG=$2; shift 2 ;;
+	--qemu-arg) need "$@"; QEMU_EXTRA+=("$2"); shift 2 ;;
+	--smp) need "$@"; SMP=$2; shift 2 ;;
+	--mem) need "$@"; MEM=$2; shift 2 ;;
+	-h | --help) usage ;;
+	-*) echo "unknown option $1" >&2; usage ;;
+	*) [[ -z $SCRIPT ]] || { echo "only one SCRIPT" >&2; usage; }; SCRIPT=$1; shift ;;
+	esac
+done
+[[ -n $SCRIPT ]] || usage
+SCRIPT=${SCRIPT#tests/guest/}
+[[ -f $BENCH_ROOT/tests/guest/$SCRIPT ]] || die "no tests/guest/$SCRIPT"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants seconds"
+((${#TRACE_EVENTS[@]} == 0)) || [[ -n $TRACE ]] || die "--trace-event needs --trace FILE"
+BZIMAGE=$KDIR/arch/x86/boot/bzImage
+[[ -f $BZIMAGE ]] || die "no $BZIMAGE (run scripts/setup.sh)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run scripts/setup.sh)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/run-guest.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+"$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" >&2
+
+QEMU=(qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM"
+	-nodefaults -display none -no-reboot -serial stdio
+	-kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz"
+	-device virtio-rng-pci)
+if ((!NOSOUND)); then
+	case $BACKEND in
+	none) audiodev=none,id=snd0 ;;
+	wav:?*) audiodev="wav,id=snd0,path=$(readlink -f "${BACKEND#wav:}")" ;;
+	pa)
+		sock=$("$BENCH_ROOT/scripts/pa-loopback.sh" start)
+		audiodev="pa,id=snd0,server=unix:$sock,out.name=vsink,in.name=vsink.monitor"
+		;;
+	*) die "unknown --backend $BACKEND (none, wav:FILE, pa)" ;;
+	esac
+	[[ -n $TIMER ]] && audiodev+=",timer-period=$TIMER"
+	for o in "${AUDIODEV_OPTS[@]}"; do audiodev+=",$o"; done
+	device=virtio-sound-pci,audiodev=snd0
+	[[ -n $STREAMS ]] && device+=",streams=$STREAMS"
+	for o in "${DEVICE_OPTS[@]}"; do device+=",$o"; done
+	QEMU+=(-audiodev "$audiodev" -device "$device")
+fi
+if [[ -n $TRACE ]]; then
+	for ev in virtio_queue_notify virtio_notify "${TRACE_EVENTS[@]}"; do
+		QEMU+=(-trace "enable=$ev")
+	done
+	QEMU+=(-D "$(readlink -f "$TRACE")")
+fi
+# panic=-1: a panicking guest reboots at once, so QEMU exits instead of idling to the timeout.
+QEMU+=(-append "console=ttyS0 loglevel=5 random.trust_cpu=on panic=-1 bench.script=$SCRIPT${APPEND}")
+QEMU+=("${QEMU_EXTRA[@]}")
+
+step "run-guest: $SCRIPT (backend ${BACKEND}$( ((NOSOUND)) && echo ', no sound device'), timeout ${TIMEOUT}s)"
+echo "+ ${QEMU[*]}" >&2
+start=$(date +%s.%N)
+set +e
+# No stdin (CI has none; QEMU leaves the terminal alone); \r of the serial line dropped.
+# --foreground: a Ctrl-C at a terminal reaches QEMU (QEMU starts no children to time out).
+timeout --foreground --kill-after=5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$WORK/serial.log"
+codes=("${PIPESTATUS[@]}")
+set -e
+qemu_rc=${codes[0]}
+elapsed=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+[[ -z $LOG ]] || cp "$WORK/serial.log" "$LOG"
+
+if ((qemu_rc == 124 || qemu_rc == 137)); then
+	echo "run-guest: FAIL: guest did not finish within $TIMEOUT s (QEMU killed)" >&2
+	exit 124
+fi
+status=$(grep -ao 'BENCH-EXIT: [0-9]*' "$WORK/serial.log" | tail -n1 | cut -d' ' -f2 || true)
+if [[ -z $status ]]; then
+	why="QEMU exited with status $qemu_rc"
+	grep -aq 'Kernel panic' "$WORK/serial.log" && why="the guest kernel panicked"
+	echo "run-guest: FAIL: no BENCH-EXIT line from the guest ($why) after ${elapsed}s" >&2
+	exit 1
+fi
+step "run-guest: $SCRIPT exited with $status after ${elapsed}s"
+exit "$status"

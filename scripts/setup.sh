@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# One idempotent, cached setup of the whole bench:
+#   1. Debian packages (extra suites pinned low, reusing the machine's own apt URI);
+#   2. bindgen-cli from crates.io;
+#   3. linux-source-7.2 unpacked into the cache;
+#   4. the guest kernel (tinyconfig + scripts/guest.config), with the C virtio_snd as a module.
+# Every step leaves a stamp; a second run that finds everything built takes seconds.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$BENCH_CACHE"
+
+HOST_PACKAGES=(
+	build-essential bc bison flex libelf-dev libssl-dev cpio kmod python3
+	rustc-web rust-web-src
+	"libclang1-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "llvm-$LLVM_VERSION"
+	busybox-static alsa-utils pulseaudio pulseaudio-utils libasound2-dev
+	sox
+)
+
+apt_sources() {
+	local src=/etc/apt/sources.list.d/virtio-snd-bench.sources
+	local pref=/etc/apt/preferences.d/virtio-snd-bench
+	[[ -f $src && -f $pref ]] && return 0
+	step "apt: adding suites $QEMU_SUITE and $LINUX_SOURCE_SUITE (pinned to 100)"
+	# Reuse the URI that the machine's own Debian sources name; never write a host name here.
+	local uri
+	uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	[[ -n $uri ]] || uri=$(awk '/^deb / && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+	[[ -n $uri ]] || die "no Debian URI found in the machine's apt sources"
+	cat >"$src" <<EOS
+Types: deb
+URIs: $uri
+Suites: $QEMU_SUITE $LINUX_SOURCE_SUITE
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+	cat >"$pref" <<EOS
+Package: *
+Pin: release n=$QEMU_SUITE
+Pin-Priority: 100
+
+Package: *
+Pin: release n=$LINUX_SOURCE_SUITE
+Pin-Priority: 100
+EOS
+	rm -f "$BENCH_CACHE/.apt-stamp"
+}
+
+apt_packages() {
+	local want
+	want=$(printf '%s\n' "${HOST_PACKAGES[@]}" "qemu-system-x86=$QEMU_VERSION" qemu-system-gui |
+		sha256sum | cut -c1-16)
+	if [[ -f $BENCH_CACHE/.apt-stamp && $(cat "$BENCH_CACHE/.apt-stamp") == "$want" ]] &&
+		dpkg -s rustc-web qemu-system-x86 qemu-system-gui >/dev/null 2>&1; then
+		return 0
+	fi
+	step "apt: update"
+	apt-get update -qq
+	step "apt: installing ${#HOST_PACKAGES[@]} packages and qemu-system-x86 $QEMU_VERSION"
+	DEBIAN_FRONTEND=noninteractive with_heartbeat apt-get \
+		apt-get install -y -qq --no-install-recommends "${HOST_PACKAGES[@]}" >/dev/null
+	DEBIAN_FRONTEND=noninteractive with_heartbeat apt-get \
+		apt-get install -y -qq --no-install-recommends -t "$QEMU_SUITE" \
+		"qemu-system-x86=$QEMU_VERSION" >/dev/null
+	# The PulseAudio audiodev (`-audiodev pa`) is a loadable QEMU module of these packages.
+	DEBIAN_FRONTEND=noninteractive with_heartbeat apt-get \
+		apt-get install -y -qq --no-install-recommends -t "$QEMU_SUITE" \
+		"qemu-system-gui=$QEMU_VERSION" "qemu-system-modules-opengl=$QEMU_VERSION" >/dev/null
+	"$RUSTC" --version | grep -q " $RUSTC_WEB_VERSION" ||
+		die "$RUSTC is not $RUSTC_WEB_VERSION: $("$RUSTC" --version)"
+	echo "$want" >"$BENCH_CACHE/.apt-stamp"
+}
+
+bindgen_cli() {
+	[[ -x $BINDGEN ]] && return 0
+	step "cargo: installing bindgen-cli $BINDGEN_VERSION"
+	with_heartbeat cargo cargo install --quiet --locked --root "$BENCH_CACHE/bindgen-$BINDGEN_VERSION" \
+		bindgen-cli --version "$BINDGEN_VERSION"
+}
+
+linux_source() {
+	[[ -f $KSRC/.unpacked ]] && return 0
+	step "kernel source: $LINUX_SOURCE_PKG $LINUX_SOURCE_VERSION"
+	local dl="$BENCH_CACHE/$LINUX_SOURCE_PKG-$LINUX_SOURCE_VERSION"
+	rm -rf "$dl" && mkdir -p "$dl/deb"
+	(cd "$dl/deb" && apt-get download -qq "$LINUX_SOURCE_PKG=$LINUX_SOURCE_VERSION")
+	dpkg -x "$dl"/deb/*.deb "$dl/pkg"
+	mkdir -p "$KSRC"
+	step "kernel source: unpacking"
+	tar -xaf "$dl"/pkg/usr/src/"$LINUX_SOURCE_PKG".tar.* -C "$KSRC" --strip-components=1
+	rm -rf "$dl/deb" "$dl/pkg"
+	touch "$KSRC/.unpacked"
+}
+
+guest_kernel() {
+	local kdir=$KDIR_DEFAULT
+	[[ -f $kdir/.built ]] && return 0
+	step "guest kernel: configuring in $kdir"
+	mkdir -p "$kdir"
+	local mk=(make -s -C "$KSRC" O="$kdir" RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" BINDGEN="$BINDGEN")
+	"${mk[@]}" tinyconfig >/dev/null
+	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" \
+		"$BENCH_ROOT/scripts/guest.config" >/dev/null
+	"${mk[@]}" olddefconfig >/dev/null
+	# Every option of the fragment must have survived: fail loudly on a missing dependency.
+	local opt bad=0
+	while IFS= read -r opt; do
+		[[ $opt =~ ^CONFIG_ ]] || continue
+		if [[ $opt == *=n ]]; then
+			grep -qx "${opt%=n}=y" "$kdir/.config" && { echo "config: ${opt%=n} is set" >&2; bad=1; }
+		elif ! grep -qx "$opt" "$kdir/.config"; then
+			echo "config: $opt did not stick" >&2
+			bad=1
+		fi
+	done <"$BENCH_ROOT/scripts/guest.config"
+	((bad == 0)) || die "guest kernel config is incomplete"
+	"${mk[@]}" rustavailable >/dev/null || die "Rust is not available for the kernel build"
+	step "guest kernel: building (about 5 minutes on 2 cores)"
+	with_heartbeat "kernel build" "${mk[@]}" -j"$(($(nproc) + 1))" bzImage modules
+	touch "$kdir/.built"
+}
+
+step "setup: cache in $BENCH_CACHE"
+apt_sources
+apt_packages
+bindgen_cli
+linux_source
+guest_kernel
+step "setup: done (KDIR=$KDIR_DEFAULT)"

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The project's test command (README.md; .ci/run calls it):
+#   1. setup (idempotent, cached) and the module build, warnings refused;
+#   2. host tests: rustfmt check and `cargo test` of the pure logic;
+#   3. guest tests: each tests/guest/*.sh run under QEMU, reporting KTAP.
+# The guest results are merged into one KTAP document, $RESULTS/guest.ktap, with one
+# subtest per run. The last line is "N passed, N failed"; the exit status is 1 if any
+# test failed.
+#
+# usage: scripts/test.sh [--only REGEX]   (REGEX selects guest runs by name)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ONLY=
+while (($#)); do
+	case $1 in
+	--only) ONLY=$2; shift 2 ;;
+	*) die "usage: $0 [--only REGEX]" ;;
+	esac
+done
+
+RESULTS=$BENCH_CACHE/results
+mkdir -p "$RESULTS"
+PASS=0 FAIL=0 SKIP=0
+pass() { PASS=$((PASS + 1)); printf 'PASS %s\n' "$1"; }
+fail() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$1"; }
+
+step "test: setup"
+"$BENCH_ROOT/scripts/setup.sh" || die "setup failed"
+
+step "test: building the module (warnings are errors)"
+build_log=$RESULTS/build.log
+if make -C "$BENCH_ROOT" -s modules >"$build_log" 2>&1 && ! grep -qiE '^warning|warning:' "$build_log"; then
+	pass "module builds without warnings"
+else
+	cat "$build_log"
+	fail "module builds without warnings"
+	die "cannot run guest tests without the module"
+fi
+KO=$BENCH_ROOT/src/virtio_snd_rs.ko
+
+step "test: rustfmt (kernel .rustfmt.toml)"
+if make -C "$BENCH_ROOT" -s fmt-check >"$RESULTS/fmt.log" 2>&1; then
+	pass "rustfmt --check"
+else
+	head -40 "$RESULTS/fmt.log"
+	fail "rustfmt --check"
+fi
+
+step "test: host unit tests (cargo test)"
+if (cd "$BENCH_ROOT" && cargo test --quiet) >"$RESULTS/cargo.log" 2>&1; then
+	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
+	PASS=$((PASS + n))
+	printf 'PASS cargo test (%s tests)\n' "$n"
+else
+	cat "$RESULTS/cargo.log"
+	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
+	FAIL=$((FAIL + ${n:-1}))
+	printf 'FAIL cargo test\n'
+fi
+
+# Guest runs: NAME | run-guest.sh options | guest script.
+GUEST_RUNS=(
+	"probe-streams2|--append bench.streams=2|probe.sh"
+	"probe-streams4|--streams 4 --append bench.streams=4|probe.sh"
+	"pcm-none|--backend none|pcm.sh"
+)
+
+ktap=$RESULTS/guest.ktap
+runs=()
+for r in "${GUEST_RUNS[@]}"; do
+	[[ -z $ONLY || ${r%%|*} =~ $ONLY ]] && runs+=("$r")
+done
+{
+	echo "KTAP version 1"
+	echo "1..${#runs[@]}"
+} >"$ktap"
+i=0
+for r in "${runs[@]}"; do
+	i=$((i + 1))
+	IFS='|' read -r name opts script <<<"$r"
+	step "test: guest run $name ($script)"
+	log=$RESULTS/$name.log
+	# shellcheck disable=SC2086
+	"$BENCH_ROOT/scripts/run-guest.sh" --module "$KO" $opts "$script" >"$log" 2>&1
+	rc=$?
+	# Top-level KTAP results of the guest script.
+	ok=$(grep -cE '^ok [0-9]+ ' "$log" || true)
+	skipped=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" || true)
+	bad=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
+	grep -E '^(ok|not ok) [0-9]+ ' "$log" | sed "s/^/  [$name] /"
+	PASS=$((PASS + ok - skipped))
+	SKIP=$((SKIP + skipped))
+	FAIL=$((FAIL + bad))
+	if ((rc != 0 && bad == 0)); then
+		FAIL=$((FAIL + 1))
+		printf 'FAIL %s: guest exited with %s and reported no failing test\n' "$name" "$rc"
+		tail -20 "$log"
+	elif ((bad > 0)); then
+		grep -E '^not ok|^# ' "$log" | head -40
+	fi
+	# Nest the guest's KTAP as a subtest of the host document.
+	sed -n '/^KTAP version 1$/,/^# Totals/p' "$log" | sed 's/^/  /' >>"$ktap"
+	if ((rc == 0 && bad == 0)); then
+		echo "ok $i $name" >>"$ktap"
+	else
+		echo "not ok $i $name" >>"$ktap"
+	fi
+done
+
+step "test: KTAP report in $ktap"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+((FAIL == 0))

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ALSA sound cards (`struct snd_card`).
+
+use crate::sys;
+use core::ptr::{
+    self,
+    NonNull, //
+};
+use kernel::{
+    device,
+    error::to_result,
+    prelude::*,
+    ThisModule, //
+};
+
+/// An ALSA sound card, freed (after its users are gone) when dropped.
+///
+/// # Invariants
+///
+/// `ptr` is a card created by `snd_card_new` and not yet freed.
+pub(crate) struct Card {
+    ptr: NonNull<sys::snd_card>,
+}
+
+// SAFETY: The C card may be used and freed from any thread; ALSA serialises its state.
+unsafe impl Send for Card {}
+// SAFETY: The `&self` methods are thread safe in C (`snd_card_register` and
+// `snd_card_disconnect` take the card's own locks).
+unsafe impl Sync for Card {}
+
+/// Copies `src` into a fixed-size C string field, truncating, always NUL-terminated.
+fn set_cstr_field<const N: usize>(dst: &mut [u8; N], src: &[u8]) {
+    let n = src.len().min(N.saturating_sub(1));
+    dst[..n].copy_from_slice(&src[..n]);
+    if let Some(rest) = dst.get_mut(n..) {
+        rest.fill(0);
+    }
+}
+
+impl Card {
+    /// Creates a card for `parent`, with the given driver, short and long names.
+    pub(crate) fn new(
+        parent: &device::Device,
+        module: &'static ThisModule,
+        driver: &CStr,
+        short_name: &[u8],
+        long_name: &[u8],
+    ) -> Result<Self> {
+        let mut card: *mut sys::snd_card = ptr::null_mut();
+        // CAST: `device::Device` is a transparent wrapper of `struct device`.
+        let parent = ptr::from_ref(parent)
+            .cast::<kernel::bindings::device>()
+            .cast_mut();
+        // SAFETY: `parent` is a valid device; `card` is a valid location for the result.
+        to_result(unsafe {
+            sys::snd_card_new(parent, -1, ptr::null(), module.as_ptr(), 0, &mut card)
+        })?;
+        let ptr = NonNull::new(card).ok_or(ENOMEM)?;
+        // SAFETY: `ptr` is a new card that nobody else uses yet.
+        let c = unsafe { &mut *ptr.as_ptr() };
+        set_cstr_field(cast_chars(&mut c.driver), driver.to_bytes());
+        set_cstr_field(cast_chars(&mut c.shortname), short_name);
+        set_cstr_field(cast_chars(&mut c.longname), long_name);
+        // INVARIANT: `snd_card_new` succeeded.
+        Ok(Self { ptr })
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut sys::snd_card {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns the card's index (`/proc/asound/cardN`).
+    pub(crate) fn number(&self) -> i32 {
+        // SAFETY: By the type invariant, the card is valid; `number` is set at creation.
+        unsafe { (*self.as_raw()).number }
+    }
+
+    /// Registers the card and all its devices with userspace.
+    pub(crate) fn register(&self) -> Result {
+        // SAFETY: By the type invariant, the card is valid.
+        to_result(unsafe { sys::snd_card_register(self.as_raw()) })
+    }
+
+    /// Disconnects the card: userspace sees it gone, and new operations fail with `ENODEV`.
+    pub(crate) fn disconnect(&self) {
+        // SAFETY: By the type invariant, the card is valid.
+        unsafe { sys::snd_card_disconnect(self.as_raw()) };
+    }
+}
+
+impl Drop for Card {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the card is valid and freed only here. This sleeps
+        // until every file of the card is closed.
+        unsafe { sys::snd_card_free(self.as_raw()) };
+    }
+}
+
+/// Views a C `char` array as bytes.
+fn cast_chars<const N: usize>(a: &mut [kernel::ffi::c_char; N]) -> &mut [u8; N] {
+    // SAFETY: `c_char` and `u8` have the same size and alignment, and every bit pattern is
+    // valid for both.
+    unsafe { &mut *ptr::from_mut(a).cast::<[u8; N]>() }
+}

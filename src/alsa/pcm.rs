@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ALSA PCM devices: registration, callbacks, substreams, runtimes and hardware parameters.
+//!
+//! C header: [`include/sound/pcm.h`](srctree/include/sound/pcm.h).
+
+use super::card::Card;
+use crate::{
+    dma,
+    sync::{
+        new_spinlock_irq,
+        SpinLockIrq, //
+    },
+    sys,
+};
+use core::{
+    marker::PhantomData,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+use kernel::{
+    alloc::AllocError,
+    error::{
+        from_result,
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
+    prelude::*,
+    sync::Arc,
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
+};
+
+/// `SNDRV_PCM_INFO_*` flags.
+pub(crate) mod info {
+    use crate::sys;
+    pub(crate) const MMAP: u32 = sys::SNDRV_PCM_INFO_MMAP;
+    pub(crate) const MMAP_VALID: u32 = sys::SNDRV_PCM_INFO_MMAP_VALID;
+    pub(crate) const INTERLEAVED: u32 = sys::SNDRV_PCM_INFO_INTERLEAVED;
+    pub(crate) const BLOCK_TRANSFER: u32 = sys::SNDRV_PCM_INFO_BLOCK_TRANSFER;
+    pub(crate) const BATCH: u32 = sys::SNDRV_PCM_INFO_BATCH;
+    pub(crate) const PAUSE: u32 = sys::SNDRV_PCM_INFO_PAUSE;
+    pub(crate) const NO_REWINDS: u32 = sys::SNDRV_PCM_INFO_NO_REWINDS;
+    pub(crate) const SYNC_APPLPTR: u32 = sys::SNDRV_PCM_INFO_SYNC_APPLPTR;
+}
+
+/// The ALSA state of a substream (`SNDRV_PCM_STATE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Open,
+    Setup,
+    Prepared,
+    Running,
+    Xrun,
+    Draining,
+    Paused,
+    Suspended,
+    Disconnected,
+}
+
+impl State {
+    /// Decodes `snd_pcm_state_t`. The values are uapi (`include/uapi/sound/asound.h`); bindgen
+    /// cannot evaluate their `__force` casts, so they are spelled out here.
+    fn from_raw(v: c_int) -> Self {
+        match v {
+            0 => Self::Open,
+            1 => Self::Setup,
+            2 => Self::Prepared,
+            3 => Self::Running,
+            4 => Self::Xrun,
+            5 => Self::Draining,
+            6 => Self::Paused,
+            7 => Self::Suspended,
+            _ => Self::Disconnected,
+        }
+    }
+}
+
+/// A PCM buffer of physically contiguous pages (`SNDRV_DMA_TYPE_CONTINUOUS`).
+///
+/// It can be installed as a substream's runtime buffer, and lent to a device through
+/// [`dma::Memory`]; it is freed when the last reference goes, so a device that is late to
+/// give a buffer back never writes into freed memory.
+///
+/// # Invariants
+///
+/// `dmab` was filled by a successful `snd_dma_alloc_dir_pages`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct DmaBuffer {
+    #[pin]
+    dmab: Opaque<sys::snd_dma_buffer>,
+}
+
+// SAFETY: The buffer is plain memory; its descriptor is only written at allocation.
+unsafe impl Send for DmaBuffer {}
+// SAFETY: Shared access only reads the descriptor; the memory's users synchronise themselves.
+unsafe impl Sync for DmaBuffer {}
+
+impl DmaBuffer {
+    /// Allocates `bytes` bytes (rounded up to whole pages).
+    pub(crate) fn new(bytes: usize) -> Result<Arc<Self>> {
+        if bytes == 0 {
+            return Err(EINVAL);
+        }
+        Arc::pin_init(
+            try_pin_init!(Self {
+                // SAFETY: `slot` is valid for writes; the helper fills the whole descriptor
+                // on success.
+                // INVARIANT: the allocation succeeded, or the initialiser fails.
+                dmab <- Opaque::try_ffi_init(|slot| to_result(unsafe {
+                    sys::rsnd_dma_alloc_continuous(bytes, slot)
+                })),
+            }? Error),
+            GFP_KERNEL,
+        )
+        .map_err(|e| {
+            if e == ENOMEM {
+                Error::from(AllocError)
+            } else {
+                e
+            }
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for DmaBuffer {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant the buffer was allocated; it is freed once, here.
+        unsafe { sys::snd_dma_free_pages(self.dmab.get()) };
+    }
+}
+
+// SAFETY: `SNDRV_DMA_TYPE_CONTINUOUS` memory comes from the page allocator (linear mapping),
+// stays at its address, and lives until `drop`.
+unsafe impl dma::Memory for DmaBuffer {
+    fn as_ptr(&self) -> *mut u8 {
+        // SAFETY: By the type invariant the descriptor is initialised.
+        unsafe { (*self.dmab.get()).area }
+    }
+
+    fn len(&self) -> usize {
+        // SAFETY: By the type invariant the descriptor is initialised.
+        unsafe { (*self.dmab.get()).bytes }
+    }
+}
+
+/// The direction of a substream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// `SNDRV_PCM_STREAM_PLAYBACK`.
+    Playback,
+    /// `SNDRV_PCM_STREAM_CAPTURE`.
+    Capture,
+}
+
+impl Direction {
+    fn raw(self) -> c_int {
+        match self {
+            Self::Playback => sys::SNDRV_PCM_STREAM_PLAYBACK as c_int,
+            Self::Capture => sys::SNDRV_PCM_STREAM_CAPTURE as c_int,
+        }
+    }
+}
+
+/// A trigger command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TriggerCmd {
+    Start,
+    Stop,
+    PausePush,
+    PauseRelease,
+    Suspend,
+    Resume,
+    Drain,
+}
+
+impl TriggerCmd {
+    fn from_raw(cmd: c_int) -> Option<Self> {
+        let cmd = u32::try_from(cmd).ok()?;
+        Some(match cmd {
+            sys::SNDRV_PCM_TRIGGER_START => Self::Start,
+            sys::SNDRV_PCM_TRIGGER_STOP => Self::Stop,
+            sys::SNDRV_PCM_TRIGGER_PAUSE_PUSH => Self::PausePush,
+            sys::SNDRV_PCM_TRIGGER_PAUSE_RELEASE => Self::PauseRelease,
+            sys::SNDRV_PCM_TRIGGER_SUSPEND => Self::Suspend,
+            sys::SNDRV_PCM_TRIGGER_RESUME => Self::Resume,
+            sys::SNDRV_PCM_TRIGGER_DRAIN => Self::Drain,
+            _ => return None,
+        })
+    }
+}
+
+/// What a substream can do (the fields of `struct snd_pcm_hardware`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Hardware {
+    /// `SNDRV_PCM_INFO_*` flags.
+    pub(crate) info: u32,
+    /// Bit mask of `SNDRV_PCM_FORMAT_*` values.
+    pub(crate) formats: u64,
+    /// `SNDRV_PCM_RATE_*` bits.
+    pub(crate) rates: u32,
+    pub(crate) rate_min: u32,
+    pub(crate) rate_max: u32,
+    pub(crate) channels_min: u32,
+    pub(crate) channels_max: u32,
+    pub(crate) buffer_bytes_max: usize,
+    pub(crate) period_bytes_min: usize,
+    pub(crate) period_bytes_max: usize,
+    pub(crate) periods_min: u32,
+    pub(crate) periods_max: u32,
+}
+
+/// The callbacks of a PCM device, for both directions.
+///
+/// `Self` is the data shared by all substreams of the device; each callback gets the
+/// substream it is about. Unless the PCM is atomic, every callback runs in process context.
+#[vtable]
+pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
+    /// Opens a substream: sets `runtime.hw` and constraints.
+    fn open(this: &Self, substream: &Substream<'_>) -> Result;
+    /// Closes a substream.
+    fn close(this: &Self, substream: &Substream<'_>) -> Result;
+    /// Applies hardware parameters (the buffer is already allocated).
+    fn hw_params(this: &Self, substream: &Substream<'_>, params: &HwParams<'_>) -> Result {
+        let _ = (this, substream, params);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Releases what `hw_params` set up.
+    fn hw_free(this: &Self, substream: &Substream<'_>) -> Result {
+        let _ = (this, substream);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Prepares the substream for start.
+    fn prepare(this: &Self, substream: &Substream<'_>) -> Result {
+        let _ = (this, substream);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Starts, stops, pauses or resumes the substream.
+    fn trigger(this: &Self, substream: &Substream<'_>, cmd: TriggerCmd) -> Result {
+        let _ = (this, substream, cmd);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Waits for the end of the I/O of a stopped substream.
+    fn sync_stop(this: &Self, substream: &Substream<'_>) -> Result {
+        let _ = (this, substream);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Returns the hardware position in frames, in `0..buffer_size`.
+    fn pointer(this: &Self, substream: &Substream<'_>) -> usize {
+        let _ = (this, substream);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Tells the driver that the application pointer moved.
+    fn ack(this: &Self, substream: &Substream<'_>) -> Result {
+        let _ = (this, substream);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// PCM devices whose callbacks go to `T`.
+///
+/// A PCM is owned by its card. Its `private_data` is an `Arc<T>` foreign pointer, dropped by
+/// `private_free` when the card frees the PCM.
+pub(crate) struct Pcm<T: PcmOps>(PhantomData<T>);
+
+impl<T: PcmOps> Pcm<T> {
+    /// Creates PCM device number `device` on `card`, with `name` as its id and name.
+    ///
+    /// `nonatomic` lets the callbacks sleep (trigger and pointer included).
+    pub(crate) fn new(
+        card: &Card,
+        device: u32,
+        name: &CStr,
+        playback: u32,
+        capture: u32,
+        nonatomic: bool,
+        data: Arc<T>,
+    ) -> Result {
+        let mut pcm: *mut sys::snd_pcm = ptr::null_mut();
+        // SAFETY: The card is valid (type invariant of `Card`); `pcm` is a valid location.
+        to_result(unsafe {
+            sys::snd_pcm_new(
+                card.as_raw(),
+                name.as_char_ptr(),
+                c_int::try_from(device)?,
+                c_int::try_from(playback)?,
+                c_int::try_from(capture)?,
+                &mut pcm,
+            )
+        })?;
+        let ptr = NonNull::new(pcm).ok_or(ENOMEM)?;
+        // SAFETY: The PCM was just created and is not registered yet: nothing else uses it.
+        unsafe {
+            let p = ptr.as_ptr();
+            (*p).private_data = data.into_foreign().cast();
+            (*p).private_free = Some(Self::private_free);
+            (*p).nonatomic = nonatomic;
+            let bytes = name.to_bytes();
+            let n = bytes.len().min((*p).name.len() - 1);
+            for (d, s) in (*p).name.iter_mut().zip(&bytes[..n]) {
+                *d = *s as kernel::ffi::c_char;
+            }
+            if playback > 0 {
+                sys::snd_pcm_set_ops(p, Direction::Playback.raw(), &Self::OPS);
+            }
+            if capture > 0 {
+                sys::snd_pcm_set_ops(p, Direction::Capture.raw(), &Self::OPS);
+            }
+        }
+        Ok(())
+    }
+
+    extern "C" fn private_free(pcm: *mut sys::snd_pcm) {
+        // SAFETY: ALSA calls this once, with the PCM being freed.
+        let data = unsafe { (*pcm).private_data };
+        if !data.is_null() {
+            // SAFETY: `private_data` holds an `Arc<T>` foreign pointer (type invariant).
+            drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(data) });
+        }
+    }
+
+    const OPS: sys::snd_pcm_ops = sys::snd_pcm_ops {
+        open: Some(Self::open_cb),
+        close: Some(Self::close_cb),
+        ioctl: None,
+        hw_params: if T::HAS_HW_PARAMS {
+            Some(Self::hw_params_cb)
+        } else {
+            None
+        },
+        hw_free: if T::HAS_HW_FREE {
+            Some(Self::hw_free_cb)
+        } else {
+            None
+        },
+        prepare: if T::HAS_PREPARE {
+            Some(Self::prepare_cb)
+        } else {
+            None
+        },
+        trigger: if T::HAS_TRIGGER {
+            Some(Self::trigger_cb)
+        } else {
+            None
+        },
+        sync_stop: if T::HAS_SYNC_STOP {
+            Some(Self::sync_stop_cb)
+        } else {
+            None
+        },
+        pointer: if T::HAS_POINTER {
+            Some(Self::pointer_cb)
+        } else {
+            None
+        },
+        get_time_info: None,
+        fill_silence: None,
+        copy: None,
+        page: None,
+        mmap: None,
+        ack: if T::HAS_ACK { Some(Self::ack_cb) } else { None },
+    };
+
+    /// Calls `f` with the substream and the PCM's data.
+    ///
+    /// # Safety
+    ///
+    /// `s` is a substream of a PCM created by [`Pcm::new`] with data type `T`, valid for the
+    /// duration of the call.
+    unsafe fn with<R>(
+        s: *mut sys::snd_pcm_substream,
+        f: impl FnOnce(&T, &Substream<'_>) -> R,
+    ) -> R {
+        // SAFETY: By the safety requirements, `s` is valid, and its `private_data` is the PCM's
+        // (ALSA copies it at open), an `Arc<T>` that lives until the PCM is freed.
+        let data = unsafe { <Arc<T> as ForeignOwnable>::borrow(sys::rsnd_pcm_substream_chip(s)) };
+        // INVARIANT: `s` is valid for the duration of the callback.
+        let sub = Substream {
+            ptr: s,
+            _p: PhantomData,
+        };
+        f(&data, &sub)
+    }
+
+    extern "C" fn open_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::open(d, s)) }.map(|()| 0))
+    }
+
+    extern "C" fn close_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::close(d, s)) }.map(|()| 0))
+    }
+
+    extern "C" fn hw_params_cb(
+        s: *mut sys::snd_pcm_substream,
+        p: *mut sys::snd_pcm_hw_params,
+    ) -> c_int {
+        // INVARIANT: ALSA passes valid, refined parameters for the duration of the call.
+        let params = HwParams {
+            ptr: p,
+            _p: PhantomData,
+        };
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::hw_params(d, s, &params)) }.map(|()| 0))
+    }
+
+    extern "C" fn hw_free_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::hw_free(d, s)) }.map(|()| 0))
+    }
+
+    extern "C" fn prepare_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::prepare(d, s)) }.map(|()| 0))
+    }
+
+    extern "C" fn trigger_cb(s: *mut sys::snd_pcm_substream, cmd: c_int) -> c_int {
+        from_result(|| {
+            let cmd = TriggerCmd::from_raw(cmd).ok_or(EINVAL)?;
+            // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+            unsafe { Self::with(s, |d, s| T::trigger(d, s, cmd)) }.map(|()| 0)
+        })
+    }
+
+    extern "C" fn sync_stop_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::sync_stop(d, s)) }.map(|()| 0))
+    }
+
+    extern "C" fn pointer_cb(s: *mut sys::snd_pcm_substream) -> sys::snd_pcm_uframes_t {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        let pos = unsafe { Self::with(s, |d, s| T::pointer(d, s)) };
+        pos as sys::snd_pcm_uframes_t
+    }
+
+    extern "C" fn ack_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
+        from_result(|| unsafe { Self::with(s, |d, s| T::ack(d, s)) }.map(|()| 0))
+    }
+}
+
+/// A PCM substream, borrowed for the duration of a callback.
+///
+/// # Invariants
+///
+/// `ptr` is a valid substream for `'a`.
+pub(crate) struct Substream<'a> {
+    ptr: *mut sys::snd_pcm_substream,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Substream<'_> {
+    /// Returns the index of the substream within its direction.
+    pub(crate) fn number(&self) -> u32 {
+        // SAFETY: By the type invariant, the substream is valid.
+        let n = unsafe { (*self.ptr).number };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Returns the direction of the substream.
+    pub(crate) fn direction(&self) -> Direction {
+        // SAFETY: By the type invariant, the substream is valid.
+        if unsafe { (*self.ptr).stream } == sys::SNDRV_PCM_STREAM_CAPTURE as c_int {
+            Direction::Capture
+        } else {
+            Direction::Playback
+        }
+    }
+
+    /// Sets what the substream can do. Only meaningful in `open`.
+    pub(crate) fn set_hardware(&self, hw: &Hardware) {
+        // SAFETY: By the type invariant, the substream is valid; in `open`, ALSA has
+        // allocated its runtime and nobody else accesses `hw` concurrently.
+        let rt = unsafe { &mut *(*self.ptr).runtime };
+        rt.hw.info = hw.info;
+        rt.hw.formats = hw.formats;
+        rt.hw.rates = hw.rates;
+        rt.hw.rate_min = hw.rate_min;
+        rt.hw.rate_max = hw.rate_max;
+        rt.hw.channels_min = hw.channels_min;
+        rt.hw.channels_max = hw.channels_max;
+        rt.hw.buffer_bytes_max = hw.buffer_bytes_max;
+        rt.hw.period_bytes_min = hw.period_bytes_min;
+        rt.hw.period_bytes_max = hw.period_bytes_max;
+        rt.hw.periods_min = hw.periods_min;
+        rt.hw.periods_max = hw.periods_max;
+        rt.hw.fifo_size = 0;
+    }
+
+    fn runtime(&self) -> &sys::snd_pcm_runtime {
+        // SAFETY: By the type invariant the substream is valid; between open and close (the
+        // only time a `Substream` exists) its runtime is allocated.
+        unsafe { &*(*self.ptr).runtime }
+    }
+
+    /// The ALSA state.
+    pub(crate) fn state(&self) -> State {
+        State::from_raw(self.runtime().state as c_int)
+    }
+
+    /// Where positions wrap (a multiple of the buffer size).
+    pub(crate) fn boundary(&self) -> u64 {
+        self.runtime().boundary as u64
+    }
+
+    /// The application position, in frames on the boundary ring.
+    pub(crate) fn appl_ptr(&self) -> u64 {
+        let rt = self.runtime();
+        // SAFETY: `control` is allocated with the runtime. The field may change concurrently
+        // (ALSA updates it under the stream lock, which callers hold when it matters), so it
+        // is read once, volatile.
+        unsafe { ptr::read_volatile(&raw const (*rt.control).appl_ptr) as u64 }
+    }
+
+    /// Sets the delay (frames between the hardware position and what is audible).
+    pub(crate) fn set_delay(&self, frames: u64) {
+        // SAFETY: By the type invariant the substream is valid; the delay is written from the
+        // `pointer` callback, under the stream lock.
+        unsafe { (*(*self.ptr).runtime).delay = frames.min(i64::MAX as u64) as _ };
+    }
+
+    /// Installs `buf` as the runtime buffer (the caller keeps `buf` alive until
+    /// [`Substream::clear_buffer`]), or fails if it is smaller than `bytes`.
+    pub(crate) fn set_buffer(&self, buf: &Arc<DmaBuffer>, bytes: usize) -> Result {
+        if dma::Memory::len(&**buf) < bytes {
+            return Err(EINVAL);
+        }
+        // SAFETY: The substream is valid; `buf.dmab` is an allocated buffer that the caller
+        // keeps alive until `clear_buffer`, which `hw_free` calls before ALSA forgets it.
+        unsafe {
+            sys::rsnd_pcm_set_runtime_buffer(self.ptr, buf.dmab.get());
+            (*(*self.ptr).runtime).dma_bytes = bytes;
+        }
+        Ok(())
+    }
+
+    /// Uninstalls the runtime buffer.
+    pub(crate) fn clear_buffer(&self) {
+        // SAFETY: The substream is valid; a NULL buffer is allowed.
+        unsafe { sys::rsnd_pcm_set_runtime_buffer(self.ptr, ptr::null_mut()) };
+    }
+
+    /// Fills `bytes` bytes of the runtime buffer at `offset` with silence.
+    pub(crate) fn fill_silence(&self, offset: usize, bytes: usize) -> Result {
+        let rt = self.runtime();
+        let end = offset.checked_add(bytes).ok_or(EINVAL)?;
+        if rt.dma_area.is_null() || end > rt.dma_bytes {
+            return Err(EINVAL);
+        }
+        // SAFETY: `format` is the runtime's format, a valid `snd_pcm_format_t`.
+        let width = unsafe { sys::snd_pcm_format_physical_width(rt.format) };
+        let width = usize::try_from(width).map_err(|_| EINVAL)?;
+        if width == 0 {
+            return Err(EINVAL);
+        }
+        let samples = u32::try_from(bytes * 8 / width)?;
+        // SAFETY: `offset..end` lies within the runtime buffer (checked above).
+        to_result(unsafe {
+            sys::snd_pcm_format_set_silence(rt.format, rt.dma_area.add(offset).cast(), samples)
+        })
+    }
+
+    /// Requires an integer number of periods per buffer.
+    pub(crate) fn constrain_integer_periods(&self) -> Result {
+        // SAFETY: By the type invariant, the substream and its runtime are valid (in `open`).
+        to_result(unsafe {
+            sys::snd_pcm_hw_constraint_integer(
+                (*self.ptr).runtime,
+                sys::SNDRV_PCM_HW_PARAM_PERIODS as c_int,
+            )
+        })
+    }
+}
+
+/// Hardware parameters, as refined by ALSA for `hw_params`.
+///
+/// # Invariants
+///
+/// `ptr` is a valid, fully refined parameter set for `'a`.
+pub(crate) struct HwParams<'a> {
+    ptr: *mut sys::snd_pcm_hw_params,
+    _p: PhantomData<&'a ()>,
+}
+
+impl HwParams<'_> {
+    fn interval(&self, var: u32) -> u32 {
+        // SAFETY: By the type invariant, the parameters are valid; `var` is an interval
+        // parameter (callers pass `SNDRV_PCM_HW_PARAM_*` interval constants).
+        unsafe { sys::rsnd_params_interval_min(self.ptr, var as c_int) }
+    }
+
+    /// The sample format (`SNDRV_PCM_FORMAT_*`).
+    pub(crate) fn format(&self) -> u32 {
+        // SAFETY: By the type invariant, the parameters are valid.
+        let f = unsafe { sys::rsnd_params_format(self.ptr) };
+        u32::try_from(f).unwrap_or(u32::MAX)
+    }
+
+    /// Frames per second.
+    pub(crate) fn rate(&self) -> u32 {
+        self.interval(sys::SNDRV_PCM_HW_PARAM_RATE)
+    }
+
+    /// Channels per frame.
+    pub(crate) fn channels(&self) -> u32 {
+        self.interval(sys::SNDRV_PCM_HW_PARAM_CHANNELS)
+    }
+
+    /// Bytes per frame.
+    pub(crate) fn frame_bytes(&self) -> u32 {
+        self.interval(sys::SNDRV_PCM_HW_PARAM_FRAME_BITS) / 8
+    }
+
+    /// Bytes per period.
+    pub(crate) fn period_bytes(&self) -> u32 {
+        self.interval(sys::SNDRV_PCM_HW_PARAM_PERIOD_BYTES)
+    }
+
+    /// Bytes per buffer.
+    pub(crate) fn buffer_bytes(&self) -> u32 {
+        self.interval(sys::SNDRV_PCM_HW_PARAM_BUFFER_BYTES)
+    }
+}
+
+/// A reference to an open substream that other contexts (interrupts) may use.
+///
+/// [`SubstreamSlot::attach`] in `open` and [`SubstreamSlot::detach`] in `close` bracket the
+/// time a substream may be reached; `detach` waits until no [`SlotRef`] is left.
+///
+/// # Invariants
+///
+/// While `inner.ptr` is non-null, it is an open substream, and stays open while
+/// `inner.users > 0`.
+#[pin_data]
+pub(crate) struct SubstreamSlot {
+    #[pin]
+    inner: SpinLockIrq<SlotInner>,
+}
+
+struct SlotInner {
+    ptr: *mut sys::snd_pcm_substream,
+    users: u32,
+}
+
+// SAFETY: The pointer is only dereferenced under the slot rules, from any thread.
+unsafe impl Send for SlotInner {}
+
+impl SubstreamSlot {
+    /// Creates an empty slot.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- new_spinlock_irq!(
+                SlotInner { ptr: ptr::null_mut(), users: 0 },
+                c"virtio_snd_rs:substream_slot"
+            ),
+        })
+    }
+
+    /// Makes `substream` reachable. Call from `open`.
+    pub(crate) fn attach(&self, substream: &Substream<'_>) {
+        // INVARIANT: the substream is open until `detach`, called from `close`.
+        self.inner.lock().ptr = substream.ptr;
+    }
+
+    /// Makes the substream unreachable, and waits until no reference is left. Call from
+    /// `close`.
+    pub(crate) fn detach(&self) {
+        self.inner.lock().ptr = ptr::null_mut();
+        // References are only held for the span of one ALSA call from interrupt context.
+        while self.inner.lock().users != 0 {
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Returns a reference to the substream, if one is attached.
+    pub(crate) fn get(&self) -> Option<SlotRef<'_>> {
+        let mut inner = self.inner.lock();
+        if inner.ptr.is_null() {
+            return None;
+        }
+        inner.users += 1;
+        Some(SlotRef {
+            slot: self,
+            ptr: inner.ptr,
+        })
+    }
+}
+
+/// A counted reference to an attached substream.
+///
+/// # Invariants
+///
+/// `ptr` is an open substream while `self` lives (`users` counts `self`).
+pub(crate) struct SlotRef<'a> {
+    slot: &'a SubstreamSlot,
+    ptr: *mut sys::snd_pcm_substream,
+}
+
+impl SlotRef<'_> {
+    /// Tells ALSA that a period has elapsed. Takes the stream lock: the caller must not
+    /// hold it, nor any lock that the PCM callbacks take.
+    pub(crate) fn period_elapsed(&self) {
+        // SAFETY: By the type invariant the substream is open.
+        unsafe { sys::snd_pcm_period_elapsed(self.ptr) };
+    }
+
+    /// Stops the substream with an xrun (applications see `EPIPE`). Same locking rules as
+    /// [`SlotRef::period_elapsed`].
+    pub(crate) fn stop_xrun(&self) {
+        // SAFETY: By the type invariant the substream is open.
+        unsafe { sys::snd_pcm_stop_xrun(self.ptr) };
+    }
+
+    /// Runs `f` under the stream lock (as ALSA's own callbacks do).
+    pub(crate) fn with_stream_lock<R>(&self, f: impl FnOnce(&Substream<'_>) -> R) -> R {
+        // SAFETY: By the type invariant the substream is open.
+        let flags = unsafe { sys::_snd_pcm_stream_lock_irqsave(self.ptr) };
+        // INVARIANT: the substream is open for the duration of `f`.
+        let r = f(&Substream {
+            ptr: self.ptr,
+            _p: PhantomData,
+        });
+        // SAFETY: The lock was taken above, with these flags.
+        unsafe { sys::snd_pcm_stream_unlock_irqrestore(self.ptr, flags) };
+        r
+    }
+}
+
+impl Drop for SlotRef<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.slot.inner.lock();
+        inner.users -= 1;
+    }
+}

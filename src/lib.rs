@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A virtio-snd guest driver (virtio device ID 25).
+//!
+//! Layout, from the bottom up:
+//! - [`sys`]: module-local bindgen output and C helpers (the only raw FFI);
+//! - [`sync`], [`dma`], [`virtio`], [`alsa`]: safe abstractions, in the style of `rust/kernel/`;
+//! - [`spec`]: pure logic (wire format, tables, translation), host-tested with `cargo test`;
+//! - [`snd`]: the driver, written against the abstractions only.
+
+mod alsa;
+mod dma;
+// The host build (`host/lib.rs`) tests every item; the driver uses a subset of them.
+mod snd;
+#[allow(dead_code)]
+mod spec;
+mod sync;
+mod sys;
+mod virtio;
+
+virtio::module_virtio_driver! {
+    type: snd::VirtioSnd,
+    name: "virtio_snd_rs",
+    authors: ["The virtio-snd-rs developers"],
+    description: "Virtio sound driver (Rust): ALSA card for virtio-snd devices",
+    license: "GPL",
+    params: {
+        msg_timeout_ms: u32 {
+            default: 1000,
+            description: "Timeout of a control request, in ms (1..=60000)",
+        },
+        pcm_buffer_ms: u32 {
+            default: 160,
+            description: "Largest PCM buffer, in ms of audio at the stream's largest format (1..=10000)",
+        },
+        pcm_periods_min: u32 {
+            default: 2,
+            description: "Fewest periods per buffer (2..=pcm_periods_max)",
+        },
+        pcm_periods_max: u32 {
+            default: 16,
+            description: "Most periods per buffer (pcm_periods_min..=1024)",
+        },
+        pcm_period_us_min: u32 {
+            default: 1000,
+            description: "Shortest period, in us (1..=pcm_period_ms_max*1000)",
+        },
+        pcm_period_ms_max: u32 {
+            default: 80,
+            description: "Longest period, in ms (1..=pcm_buffer_ms)",
+        },
+    },
+}

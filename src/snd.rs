@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtio-snd driver: device setup and teardown, and virtqueue dispatch.
+//!
+//! One [`VirtioSnd`] exists per bound device. It owns the virtqueues and the ALSA card; the
+//! PCM devices of the card ([`pcm::PcmDevice`]) hold a reference back to it, which
+//! [`VirtioSnd::remove`] breaks by freeing the card.
+
+mod ctl;
+mod pcm;
+mod stream;
+
+use crate::{
+    alsa::card::Card,
+    alsa::pcm::DmaBuffer,
+    spec::{
+        hw::Limits,
+        wire::{
+            self,
+            config_offset,
+            Config,
+            Event, //
+        },
+    },
+    virtio::{
+        self,
+        message::Message,
+        Virtqueues, //
+    },
+};
+use kernel::{
+    device, new_mutex,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc,
+        Mutex,
+        SetOnce, //
+    },
+};
+use stream::Stream;
+
+/// A message on a virtio-snd queue; period messages lend part of a PCM buffer.
+pub(crate) type Msg = Message<DmaBuffer>;
+
+/// The virtqueues of a virtio-snd device, whose tokens are messages.
+pub(crate) type Queues = Virtqueues<Arc<Msg>, { wire::QUEUE_COUNT }>;
+
+/// Number of event buffers kept on the event queue.
+const EVENT_BUFFERS: usize = 16;
+
+/// Largest accepted `msg_timeout_ms`.
+const MAX_TIMEOUT_MS: u32 = 60_000;
+
+virtio::virtio_device_table!(
+    VIRTIO_TABLE,
+    MODULE_VIRTIO_TABLE,
+    (),
+    [(virtio::DeviceId::new(wire::VIRTIO_ID_SOUND), ())]
+);
+
+/// What [`VirtioSnd::start`] registers, and [`VirtioSnd::remove`] tears down.
+struct Registered {
+    card: Option<Card>,
+}
+
+/// A bound virtio-snd device.
+#[pin_data]
+pub(crate) struct VirtioSnd {
+    dev: ARef<virtio::Device>,
+    #[pin]
+    queues: Queues,
+    config: Config,
+    limits: Limits,
+    timeout_ms: u32,
+    /// The streams, by stream ID (set once, in `start`).
+    streams: SetOnce<KVec<Option<Arc<Stream>>>>,
+    #[pin]
+    registered: Mutex<Registered>,
+}
+
+/// Reads and checks the module parameters.
+fn parameters(dev: &device::Device) -> Result<(u32, Limits)> {
+    use crate::module_parameters as p;
+    let timeout_ms = *p::msg_timeout_ms.value();
+    if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
+        dev_err!(
+            dev,
+            "msg_timeout_ms must be between 1 and {}\n",
+            MAX_TIMEOUT_MS
+        );
+        return Err(EINVAL);
+    }
+    let limits = Limits::new(
+        *p::pcm_buffer_ms.value(),
+        *p::pcm_periods_min.value(),
+        *p::pcm_periods_max.value(),
+        *p::pcm_period_us_min.value(),
+        *p::pcm_period_ms_max.value(),
+    )
+    .inspect_err(|e| dev_err!(dev, "invalid module parameter: {}\n", e.explain()))
+    .map_err(|_| EINVAL)?;
+    Ok((timeout_ms, limits))
+}
+
+fn read_config(dev: &virtio::Device<device::Core<'_>>) -> Result<Config> {
+    let config = Config {
+        jacks: dev.config_le32(config_offset::JACKS)?,
+        streams: dev.config_le32(config_offset::STREAMS)?,
+        chmaps: dev.config_le32(config_offset::CHMAPS)?,
+        // `VIRTIO_SND_F_CTLS` is not negotiated yet: the field is not valid.
+        controls: 0,
+    };
+    if config.validate().is_err() {
+        dev_err!(
+            dev.as_ref(),
+            "absurd configuration: {} jacks, {} streams, {} chmaps, {} controls (limit {})\n",
+            config.jacks,
+            config.streams,
+            config.chmaps,
+            config.controls,
+            wire::MAX_ITEMS
+        );
+        return Err(EINVAL);
+    }
+    Ok(config)
+}
+
+impl virtio::Driver for VirtioSnd {
+    const ID_TABLE: virtio::IdTable<()> = &VIRTIO_TABLE;
+    const FEATURES: &'static [u32] = &[];
+
+    fn probe(dev: &virtio::Device<device::Core<'_>>) -> Result<Arc<Self>> {
+        let (timeout_ms, limits) = parameters(dev.as_ref())?;
+        let config = read_config(dev)?;
+        let queues = dev.find_vqs::<Self, _, { wire::QUEUE_COUNT }>([
+            c"virtsnd-ctl",
+            c"virtsnd-event",
+            c"virtsnd-tx",
+            c"virtsnd-rx",
+        ]);
+        let aref: ARef<virtio::Device> = dev.into();
+        Arc::pin_init(
+            try_pin_init!(Self {
+                dev: aref,
+                queues <- queues,
+                config,
+                limits,
+                timeout_ms,
+                streams: SetOnce::new(),
+                registered <- new_mutex!(Registered { card: None }),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    fn start(dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
+        this.fill_event_queue()?;
+        let c = &this.config;
+        if c.streams == 0 && c.jacks == 0 && c.controls == 0 {
+            dev_err!(
+                dev.as_ref(),
+                "device has no streams, jacks or controls: nothing to drive\n"
+            );
+            return Err(ENODEV);
+        }
+        if c.streams == 0 {
+            dev_warn!(
+                dev.as_ref(),
+                "device has no PCM streams; registering no PCM device\n"
+            );
+        }
+        let streams = pcm::query_streams(this)?;
+        let mut by_id = KVec::new();
+        for _ in 0..c.streams {
+            by_id.push(None, GFP_KERNEL)?;
+        }
+        for s in streams.iter() {
+            if let Some(slot) = by_id.get_mut(s.id as usize) {
+                *slot = Some(s.clone());
+            }
+        }
+        this.streams.populate(by_id);
+        let card = Card::new(
+            dev.as_ref(),
+            &crate::THIS_MODULE,
+            c"virtio_snd_rs",
+            b"VirtIO SoundCard",
+            b"VirtIO SoundCard (Rust driver)",
+        )?;
+        let pcms = pcm::register(this, &card, &streams)?;
+        card.register()?;
+        dev_info!(
+            dev.as_ref(),
+            "card {}: {} PCM device(s), {} stream(s), {} jack(s), {} chmap(s), {} control(s)\n",
+            card.number(),
+            pcms,
+            streams.len(),
+            c.jacks,
+            c.chmaps,
+            c.controls
+        );
+        this.registered.lock().card = Some(card);
+        Ok(())
+    }
+
+    fn vq_done(&self, index: usize) {
+        match index {
+            wire::QUEUE_CONTROL => self.control_done(),
+            wire::QUEUE_EVENT => self.events_done(),
+            wire::QUEUE_TX | wire::QUEUE_RX => self.io_done(index),
+            _ => {}
+        }
+    }
+
+    fn remove(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) {
+        this.remove();
+    }
+}
+
+impl VirtioSnd {
+    /// Frees the card (waiting for its users), then stops the device and cancels its I/O.
+    fn remove(&self) {
+        let card = self.registered.lock().card.take();
+        if let Some(card) = &card {
+            card.disconnect();
+        }
+        drop(card);
+        self.queues.shutdown(|_, msg| msg.cancel());
+    }
+
+    /// Puts [`EVENT_BUFFERS`] buffers on the event queue.
+    fn fill_event_queue(&self) -> Result {
+        let mut bufs = KVec::with_capacity(EVENT_BUFFERS, GFP_KERNEL)?;
+        for _ in 0..EVENT_BUFFERS {
+            bufs.push(
+                Msg::new(&[], wire::EVENT_SIZE, ctl::CONTROL_TAG)?,
+                GFP_KERNEL,
+            )?;
+        }
+        let mut q = self.queues.lock();
+        for msg in bufs {
+            q.add(wire::QUEUE_EVENT, msg)?;
+        }
+        q.kick(wire::QUEUE_EVENT)?;
+        Ok(())
+    }
+
+    fn stream(&self, id: u32) -> Option<&Arc<Stream>> {
+        self.streams.as_ref()?.get(id as usize)?.as_ref()
+    }
+
+    /// Takes the used buffers of queue `index` one at a time, and hands each to `f` with
+    /// the queue unlocked (interrupt context).
+    fn drain_used(&self, index: usize, mut f: impl FnMut(Arc<Msg>, u32)) {
+        let _ = self.queues.lock().disable_cb(index);
+        loop {
+            let used = self.queues.lock().get_buf(index);
+            match used {
+                Some((msg, len)) => f(msg, len),
+                None => {
+                    let mut q = self.queues.lock();
+                    if q.enable_cb(index).unwrap_or(true) {
+                        break;
+                    }
+                    let _ = q.disable_cb(index);
+                }
+            }
+        }
+    }
+
+    /// Completes used control messages (interrupt context).
+    fn control_done(&self) {
+        self.drain_used(wire::QUEUE_CONTROL, |msg, len| {
+            if msg.tag() == ctl::CONTROL_TAG {
+                msg.complete(len);
+                return;
+            }
+            let (id, _) = stream::split_tag(msg.tag());
+            match self.stream(id) {
+                Some(s) => s.trigger_done(self, msg, len),
+                None => msg.complete(len),
+            }
+        });
+    }
+
+    /// Handles used period messages of the tx or rx queue (interrupt context).
+    fn io_done(&self, index: usize) {
+        self.drain_used(index, |msg, len| {
+            let (id, slot) = stream::split_tag(msg.tag());
+            match (self.stream(id), slot) {
+                (Some(s), Some(slot)) => s.period_done(self, msg, slot, len),
+                _ => {
+                    dev_warn!(self.dev.as_ref(), "unexpected buffer on queue {}\n", index);
+                    msg.complete(len);
+                }
+            }
+        });
+    }
+
+    /// Handles used event buffers and puts them back (interrupt context).
+    fn events_done(&self) {
+        self.drain_used(wire::QUEUE_EVENT, |msg, len| {
+            msg.complete(len);
+            let mut raw = [0u8; wire::EVENT_SIZE];
+            let n = msg.read_response(&mut raw);
+            match Event::parse(&raw[..n]) {
+                Ok(event) => self.handle_event(event),
+                Err(e) => dev_dbg!(self.dev.as_ref(), "ignoring malformed event: {:?}\n", e),
+            }
+            msg.rearm();
+            let mut q = self.queues.lock();
+            if let Err(e) = q.add(wire::QUEUE_EVENT, msg) {
+                dev_warn!(self.dev.as_ref(), "lost an event buffer: {:?}\n", e);
+            }
+            let _ = q.kick(wire::QUEUE_EVENT);
+        });
+    }
+
+    fn handle_event(&self, event: Event) {
+        dev_dbg!(self.dev.as_ref(), "event {:?}\n", event);
+    }
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Control requests: one [`Message`] per request on the control queue, with a timeout.
+
+use super::{
+    Msg,
+    VirtioSnd, //
+};
+use crate::{
+    spec::wire::{
+        self,
+        DeviceError, //
+    },
+    virtio::message::MessageError,
+};
+
+/// Tag of a synchronous control message (no stream).
+pub(super) const CONTROL_TAG: u32 = u32::MAX;
+use kernel::prelude::*;
+
+/// `EOPNOTSUPP`, which the kernel crate does not name (its `ENOTSUPP` is kernel-internal and
+/// must not reach userspace).
+pub(super) fn eopnotsupp() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
+
+/// `EBADFD`, which the kernel crate does not name: a request in the wrong stream state.
+pub(super) fn ebadfd() -> Error {
+    Error::from_errno(-(kernel::bindings::EBADFD as i32))
+}
+
+/// Maps a device status other than OK to the errno that ALSA users expect.
+pub(super) fn status_to_errno(e: DeviceError) -> Error {
+    match e {
+        DeviceError::BadMsg => EINVAL,
+        DeviceError::NotSupp => eopnotsupp(),
+        DeviceError::IoErr | DeviceError::Unknown(_) => EIO,
+    }
+}
+
+fn request_code(request: &[u8]) -> u32 {
+    match request.get(..4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+impl VirtioSnd {
+    /// Sends `request` and waits for its answer: a status header and `payload_len` bytes.
+    ///
+    /// Returns the payload bytes that the device wrote (possibly fewer than asked for: the
+    /// caller checks). Fails with the device's status mapped to an errno, `ETIMEDOUT` if the
+    /// device does not answer within `msg_timeout_ms`, `ERESTARTSYS` on a signal, and
+    /// `ENODEV` once the device is gone.
+    pub(super) fn ctl_request(&self, request: &[u8], payload_len: usize) -> Result<KVec<u8>> {
+        let code = request_code(request);
+        let msg = Msg::new(request, wire::HDR_SIZE + payload_len, CONTROL_TAG)?;
+        {
+            let mut q = self.queues.lock();
+            q.add(wire::QUEUE_CONTROL, msg.clone())?;
+            q.kick(wire::QUEUE_CONTROL)?;
+        }
+        let written = msg.wait(self.timeout_ms).map_err(|e| match e {
+            MessageError::TimedOut => {
+                dev_err!(
+                    self.dev.as_ref(),
+                    "control request {:#x} timed out after {} ms\n",
+                    code,
+                    self.timeout_ms
+                );
+                ETIMEDOUT
+            }
+            MessageError::Interrupted => ERESTARTSYS,
+            MessageError::Cancelled => ENODEV,
+        })?;
+
+        let mut answer = KVec::from_elem(0u8, written, GFP_KERNEL)?;
+        let n = msg.read_response(&mut answer);
+        if n < wire::HDR_SIZE {
+            dev_err!(
+                self.dev.as_ref(),
+                "control request {:#x}: short answer ({} bytes)\n",
+                code,
+                n
+            );
+            return Err(EIO);
+        }
+        let status = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]);
+        if let Err(e) = wire::check_status(status) {
+            if let DeviceError::Unknown(s) = e {
+                dev_err!(
+                    self.dev.as_ref(),
+                    "control request {:#x}: bad status {:#x}\n",
+                    code,
+                    s
+                );
+            } else {
+                dev_dbg!(self.dev.as_ref(), "control request {:#x}: {:?}\n", code, e);
+            }
+            return Err(status_to_errno(e));
+        }
+        let mut payload = KVec::with_capacity(n - wire::HDR_SIZE, GFP_KERNEL)?;
+        payload.extend_from_slice(&answer[wire::HDR_SIZE..n], GFP_KERNEL)?;
+        Ok(payload)
+    }
+}

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The streaming engine of one PCM stream.
+//!
+//! The stream runs like DMA hardware: its buffer is a ring of periods, and every period
+//! travels to the device as one I/O message `[pcm_xfer | data | pcm_status]` that points
+//! straight into the ALSA buffer. Completions arrive in the virtqueue callback, where the
+//! position advances one period per message and ALSA is told at once (the PCM is atomic,
+//! so there is no scheduling hop), and freed messages are queued again.
+//!
+//! Playback only queues periods that the application has written (`ack` and the
+//! completion path look at `appl_ptr`), so the device never plays stale data. A device that
+//! runs dry while the stream runs is an underrun: the stream stops with an xrun (`EPIPE`).
+//!
+//! Locking order: ALSA's stream lock, then [`Stream::io`], then the device's queue lock.
+//! [`Stream::ctl`] (a mutex) is only taken in sleeping callbacks.
+
+use super::{
+    ctl::{
+        ebadfd,
+        status_to_errno, //
+    },
+    Msg,
+    VirtioSnd, //
+};
+use crate::{
+    alsa::pcm::{
+        self as alsa_pcm,
+        DmaBuffer,
+        HwParams,
+        State as AlsaState,
+        Substream,
+        SubstreamSlot, //
+    },
+    spec::{
+        format,
+        ring::{
+            self,
+            Geometry,
+            Periods, //
+        },
+        state::{
+            self,
+            Request,
+            State, //
+        },
+        wire::{
+            self,
+            Direction,
+            PcmHdr,
+            PcmInfo,
+            PcmSetParams,
+            PcmStatus, //
+        },
+    },
+    sync::{
+        new_spinlock_irq,
+        SpinLockIrq, //
+    },
+    virtio::message::MessageError,
+};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+};
+
+/// Bits of a message tag that hold the period slot; the stream ID is above them.
+const TAG_SLOT_BITS: u32 = 10;
+/// Tag flag of an asynchronous START/STOP message.
+const TAG_TRIGGER: u32 = 1 << 31;
+/// Asynchronous START/STOP messages per stream (rapid pause toggles need more than one).
+const TRIGGER_MSGS: usize = 4;
+
+/// Builds the tag of period slot `slot` of stream `id`.
+fn period_tag(id: u32, slot: usize) -> u32 {
+    (id << TAG_SLOT_BITS) | slot as u32
+}
+
+/// Splits a message tag into the stream ID, and the period slot (if not a trigger).
+pub(super) fn split_tag(tag: u32) -> (u32, Option<usize>) {
+    let id = (tag & !TAG_TRIGGER) >> TAG_SLOT_BITS;
+    let slot = (tag & TAG_TRIGGER == 0).then_some((tag & ((1 << TAG_SLOT_BITS) - 1)) as usize);
+    (id, slot)
+}
+
+/// State of the sleeping (control) side of a stream.
+struct Ctl {
+    params: Option<PcmSetParams>,
+}
+
+/// State shared with the completion path (interrupt context).
+struct Io {
+    /// Where the stream stands on the device.
+    dev_state: State,
+    geo: Option<Geometry>,
+    buffer: Option<Arc<DmaBuffer>>,
+    /// One message per period slot.
+    msgs: KVec<Arc<Msg>>,
+    /// Free period slots (capacity: one per slot, so pushing never allocates).
+    free: KVec<usize>,
+    periods: Periods,
+    /// The device was told to run (START sent, no STOP since).
+    running: bool,
+    latency_bytes: u32,
+    /// Trigger messages, reused; a queued one is busy.
+    triggers: KVec<Arc<Msg>>,
+    xruns: u64,
+    io_errors: u64,
+}
+
+/// One stream of the device.
+#[pin_data]
+pub(super) struct Stream {
+    pub(super) id: u32,
+    pub(super) info: PcmInfo,
+    #[pin]
+    slot: SubstreamSlot,
+    #[pin]
+    ctl: Mutex<Ctl>,
+    #[pin]
+    io: SpinLockIrq<Io>,
+}
+
+impl Stream {
+    pub(super) fn new(id: u32, info: PcmInfo) -> Result<Arc<Self>> {
+        let mut triggers = KVec::with_capacity(TRIGGER_MSGS, GFP_KERNEL)?;
+        for _ in 0..TRIGGER_MSGS {
+            // The request is written at each use (`PcmHdr` of START or STOP).
+            let msg = Msg::new(
+                &PcmHdr {
+                    code: 0,
+                    stream_id: id,
+                }
+                .to_bytes(),
+                wire::HDR_SIZE,
+                TAG_TRIGGER | (id << TAG_SLOT_BITS),
+            )?;
+            triggers.push(msg, GFP_KERNEL)?;
+        }
+        Arc::pin_init(
+            try_pin_init!(Self {
+                id,
+                info,
+                slot <- SubstreamSlot::new(),
+                ctl <- new_mutex!(Ctl { params: None }),
+                io <- new_spinlock_irq!(
+                    Io {
+                        dev_state: State::Idle,
+                        geo: None,
+                        buffer: None,
+                        msgs: KVec::new(),
+                        free: KVec::new(),
+                        periods: Periods::default(),
+                        running: false,
+                        latency_bytes: 0,
+                        triggers,
+                        xruns: 0,
+                        io_errors: 0,
+                    },
+                    c"virtio_snd_rs:stream_io"
+                ),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    fn is_capture(&self) -> bool {
+        self.info.direction == Direction::Input
+    }
+
+    fn queue_index(&self) -> usize {
+        if self.is_capture() {
+            wire::QUEUE_RX
+        } else {
+            wire::QUEUE_TX
+        }
+    }
+
+    /// `open`: makes the substream reachable from the completion path.
+    pub(super) fn open(&self, substream: &Substream<'_>) {
+        self.slot.attach(substream);
+    }
+
+    /// `close`: the completion path lets go of the substream.
+    pub(super) fn close(&self) {
+        self.slot.detach();
+    }
+
+    /// Sends one stream request and waits for the answer; updates the device state.
+    fn request_locked(&self, snd: &VirtioSnd, ctl: &Ctl, r: Request) -> Result {
+        let bytes = match r {
+            Request::SetParams => match ctl.params {
+                Some(p) => {
+                    let b = p.to_bytes();
+                    snd.ctl_request(&b, 0)
+                }
+                None => return Err(EINVAL),
+            },
+            _ => snd.ctl_request(
+                &PcmHdr {
+                    code: r.code(),
+                    stream_id: self.id,
+                }
+                .to_bytes(),
+                0,
+            ),
+        };
+        let result = bytes.map(|_| ());
+        let mut io = self.io.lock();
+        match result {
+            Ok(()) => {
+                io.dev_state = io.dev_state.apply(r).unwrap_or(io.dev_state);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits until the device has given back every period message (after RELEASE), for at
+    /// most the control timeout. Messages that it keeps are replaced, so that a late answer
+    /// cannot be mistaken for a new one.
+    fn drain_io(&self, snd: &VirtioSnd) -> Result {
+        let mut waited = 0;
+        loop {
+            let in_flight = self.io.lock().periods.in_flight();
+            if in_flight == 0 {
+                return Ok(());
+            }
+            if waited >= snd.timeout_ms {
+                dev_err!(
+                    snd.dev.as_ref(),
+                    "stream {}: device kept {} period buffer(s) after RELEASE\n",
+                    self.id,
+                    in_flight
+                );
+                let periods = self.io.lock().geo.map_or(0, |g| g.periods());
+                self.replace_msgs(periods as usize)?;
+                return Err(EIO);
+            }
+            fsleep(Delta::from_millis(1));
+            waited += 1;
+        }
+    }
+
+    /// Allocates `n` fresh period messages, and resets the period accounting.
+    fn replace_msgs(&self, n: usize) -> Result {
+        let mut msgs = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut free = KVec::with_capacity(n, GFP_KERNEL)?;
+        let xfer = wire::pcm_xfer(self.id);
+        for slot in (0..n).rev() {
+            msgs.push(
+                Msg::new(&xfer, wire::PCM_STATUS_SIZE, period_tag(self.id, slot))?,
+                GFP_KERNEL,
+            )?;
+            free.push(slot, GFP_KERNEL)?;
+        }
+        msgs.reverse();
+        let mut io = self.io.lock();
+        io.msgs = msgs;
+        io.free = free;
+        io.periods = Periods::default();
+        io.running = false;
+        io.latency_bytes = 0;
+        Ok(())
+    }
+
+    /// Waits for the answers to START/STOP sent from `trigger`.
+    fn wait_triggers(&self, snd: &VirtioSnd) {
+        let triggers: KVec<Arc<Msg>> = {
+            let io = self.io.lock();
+            let mut v = KVec::new();
+            for t in io.triggers.iter() {
+                if t.is_queued() && v.push(t.clone(), GFP_ATOMIC).is_err() {
+                    break;
+                }
+            }
+            v
+        };
+        for t in triggers.iter() {
+            if let Err(MessageError::TimedOut) = t.wait(snd.timeout_ms) {
+                dev_err!(
+                    snd.dev.as_ref(),
+                    "stream {}: START/STOP not answered\n",
+                    self.id
+                );
+            }
+        }
+    }
+
+    /// `hw_params`: sends SET_PARAMS and sets up the buffer and the period messages.
+    pub(super) fn hw_params(
+        &self,
+        snd: &VirtioSnd,
+        substream: &Substream<'_>,
+        params: &HwParams<'_>,
+    ) -> Result {
+        let format = format::format_index(params.format(), self.info.formats).ok_or(EINVAL)?;
+        let rate = format::rate_index(params.rate(), self.info.rates).ok_or(EINVAL)?;
+        let channels = u8::try_from(params.channels()).map_err(|_| EINVAL)?;
+        let frame_bytes = params.frame_bytes();
+        let geo = Geometry::new(frame_bytes, params.period_bytes(), params.buffer_bytes())
+            .map_err(|_| EINVAL)?;
+        let set = PcmSetParams {
+            stream_id: self.id,
+            buffer_bytes: params.buffer_bytes(),
+            period_bytes: params.period_bytes(),
+            features: 0,
+            channels,
+            format,
+            rate,
+        };
+
+        self.wait_triggers(snd);
+        let mut ctl = self.ctl.lock();
+        let dev_state = self.io.lock().dev_state;
+        let plan = state::plan_hw_params(dev_state).map_err(|_| EBUSY)?;
+        ctl.params = Some(set);
+        for r in plan.iter() {
+            self.request_locked(snd, &ctl, r)?;
+            if r == Request::Release {
+                self.drain_io(snd)?;
+            }
+        }
+        drop(ctl);
+
+        let buffer = DmaBuffer::new(params.buffer_bytes() as usize)?;
+        substream.set_buffer(&buffer, params.buffer_bytes() as usize)?;
+        self.replace_msgs(geo.periods() as usize)?;
+        let mut io = self.io.lock();
+        io.geo = Some(geo);
+        io.buffer = Some(buffer);
+        Ok(())
+    }
+
+    /// `hw_free`: gives back every message, and drops the buffer.
+    pub(super) fn hw_free(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
+        self.wait_triggers(snd);
+        let mut result = Ok(());
+        {
+            let ctl = self.ctl.lock();
+            let dev_state = self.io.lock().dev_state;
+            for r in state::plan_release(dev_state).iter() {
+                if let Err(e) = self.request_locked(snd, &ctl, r) {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self.drain_io(snd) {
+            result = result.and(Err(e));
+        }
+        substream.clear_buffer();
+        let buffer = {
+            let mut io = self.io.lock();
+            io.geo = None;
+            io.buffer.take()
+        };
+        // Messages still on a broken device keep their own reference to the buffer.
+        drop(buffer);
+        for msg in self.io.lock().msgs.iter() {
+            msg.clear_data();
+        }
+        result
+    }
+
+    /// `prepare`: a fresh start, with no I/O left on the device.
+    pub(super) fn prepare(&self, snd: &VirtioSnd) -> Result {
+        self.wait_triggers(snd);
+        let ctl = self.ctl.lock();
+        let dev_state = self.io.lock().dev_state;
+        let plan = state::plan_prepare(dev_state).map_err(|_| ebadfd())?;
+        for r in plan.iter() {
+            self.request_locked(snd, &ctl, r)?;
+            if r == Request::Release {
+                self.drain_io(snd)?;
+            }
+        }
+        let mut io = self.io.lock();
+        let n = io.msgs.len();
+        io.free.clear();
+        for slot in 0..n {
+            // Capacity is `n` (reserved in `replace_msgs`): no allocation.
+            io.free.push(slot, GFP_ATOMIC)?;
+        }
+        io.periods = Periods::default();
+        io.running = false;
+        io.latency_bytes = 0;
+        Ok(())
+    }
+
+    /// `sync_stop`: waits until STOP was answered.
+    pub(super) fn sync_stop(&self, snd: &VirtioSnd) -> Result {
+        self.wait_triggers(snd);
+        Ok(())
+    }
+
+    /// `trigger` (atomic context, under the stream lock).
+    pub(super) fn trigger(
+        &self,
+        snd: &VirtioSnd,
+        substream: &Substream<'_>,
+        cmd: alsa_pcm::TriggerCmd,
+    ) -> Result {
+        use alsa_pcm::TriggerCmd as T;
+        let mut io = self.io.lock();
+        let start = match cmd {
+            T::Start | T::PauseRelease | T::Resume => true,
+            T::Stop | T::PausePush | T::Suspend => false,
+            T::Drain => return Err(EINVAL),
+        };
+        let r = if start { Request::Start } else { Request::Stop };
+        let next = io.dev_state.apply(r).map_err(|_| ebadfd())?;
+        let msg = io
+            .triggers
+            .iter()
+            .find(|m| !m.is_queued())
+            .cloned()
+            .ok_or(EBUSY)?;
+        msg.set_request(
+            &PcmHdr {
+                code: r.code(),
+                stream_id: self.id,
+            }
+            .to_bytes(),
+        )?;
+        if start {
+            io.running = true;
+            self.fill(snd, &mut io, substream)?;
+        } else {
+            io.running = false;
+        }
+        let mut q = snd.queues.lock();
+        q.add(wire::QUEUE_CONTROL, msg)?;
+        q.kick(wire::QUEUE_CONTROL)?;
+        io.dev_state = next;
+        Ok(())
+    }
+
+    /// `pointer` (atomic context): the position of the last completed period.
+    pub(super) fn pointer(&self, substream: &Substream<'_>) -> usize {
+        let io = self.io.lock();
+        let Some(geo) = io.geo else {
+            return 0;
+        };
+        let frames = io.latency_bytes.checked_div(geo.frame_bytes()).unwrap_or(0);
+        substream.set_delay(u64::from(frames));
+        io.periods.hw_ptr(&geo) as usize
+    }
+
+    /// `ack` (atomic context): the application wrote more; queue what is now complete.
+    pub(super) fn ack(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
+        let mut io = self.io.lock();
+        if io.running && !self.is_capture() {
+            self.fill(snd, &mut io, substream)?;
+        }
+        Ok(())
+    }
+
+    /// Queues every period that may go to the device now, and notifies it.
+    fn fill(&self, snd: &VirtioSnd, io: &mut Io, substream: &Substream<'_>) -> Result {
+        let (Some(geo), Some(buffer)) = (io.geo, io.buffer.clone()) else {
+            return Ok(());
+        };
+        let pf = geo.period_frames();
+        let (n, mut written) = if self.is_capture() {
+            (io.periods.capture_ready(&geo), 0)
+        } else {
+            let boundary = substream.boundary();
+            let queued = io.periods.queued_pos(&geo, boundary);
+            let written =
+                ring::appl_ahead(queued, substream.appl_ptr(), boundary, geo.buffer_frames());
+            let draining = substream.state() == AlsaState::Draining;
+            (io.periods.playback_ready(&geo, written, draining), written)
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        let mut q = snd.queues.lock();
+        for _ in 0..n {
+            let Some(slot) = io.free.pop() else {
+                break;
+            };
+            let seq = io.periods.next_seq();
+            let offset = geo.period_offset(seq);
+            if !self.is_capture() && written < pf {
+                // The last, partial period of a drain: pad it with silence.
+                let fb = geo.frame_bytes() as usize;
+                let have = written as usize * fb;
+                substream.fill_silence(offset + have, geo.period_bytes() as usize - have)?;
+            }
+            written = written.saturating_sub(pf);
+            let Some(msg) = io.msgs.get(slot).cloned() else {
+                break;
+            };
+            let queued = msg
+                .set_data(
+                    &buffer,
+                    offset,
+                    geo.period_bytes() as usize,
+                    self.is_capture(),
+                )
+                .and_then(|()| q.add(self.queue_index(), msg));
+            if let Err(e) = queued {
+                // Keep the slot; the next fill retries.
+                let _ = io.free.push(slot, GFP_ATOMIC);
+                return Err(e);
+            }
+            io.periods.queue(1);
+        }
+        q.kick(self.queue_index())?;
+        Ok(())
+    }
+
+    /// Handles a used period message (interrupt context, no lock held).
+    pub(super) fn period_done(&self, snd: &VirtioSnd, msg: Arc<Msg>, slot: usize, len: u32) {
+        msg.complete(len);
+        let mut status = [0u8; wire::PCM_STATUS_SIZE];
+        let written = msg.answered().unwrap_or(0);
+        msg.read_response(&mut status);
+
+        let outcome = {
+            let mut io = self.io.lock();
+            if !io.msgs.get(slot).is_some_and(|m| Arc::ptr_eq(m, &msg)) {
+                // A message of an earlier configuration that a late device gave back.
+                return;
+            }
+            let _ = io.free.push(slot, GFP_ATOMIC);
+            if !io.periods.complete() {
+                return;
+            }
+            let Some(geo) = io.geo else {
+                return;
+            };
+            let period = geo.period_bytes() as usize;
+            // The status trailer comes last: a capture message carries `len - 8` data bytes.
+            let used = len as usize;
+            let status_ok = used >= wire::PCM_STATUS_SIZE
+                && written >= wire::PCM_STATUS_SIZE
+                && PcmStatus::parse(&status).is_ok_and(|s| {
+                    io.latency_bytes = s.latency_bytes;
+                    s.status == wire::status::OK
+                });
+            if !status_ok {
+                io.io_errors += 1;
+            }
+            let short = if self.is_capture() && status_ok {
+                let data = used - wire::PCM_STATUS_SIZE;
+                let seq = io.periods.completed() - 1;
+                (data < period).then(|| (geo.period_offset(seq) + data, period - data))
+            } else {
+                None
+            };
+            (io.running, status_ok, short)
+        };
+        let (running, status_ok, short) = outcome;
+        if !running {
+            return;
+        }
+        let Some(sub) = self.slot.get() else {
+            return;
+        };
+        if !status_ok {
+            dev_warn!(
+                snd.dev.as_ref(),
+                "stream {}: I/O error from the device\n",
+                self.id
+            );
+            sub.stop_xrun();
+            return;
+        }
+        if let Some((offset, bytes)) = short {
+            // The device wrote less than a period: the rest must not be stale audio.
+            sub.with_stream_lock(|s| s.fill_silence(offset, bytes)).ok();
+        }
+        sub.period_elapsed();
+        let starved = sub.with_stream_lock(|s| {
+            let mut io = self.io.lock();
+            if !io.running {
+                return false;
+            }
+            if let Err(e) = self.fill(snd, &mut io, s) {
+                dev_dbg!(
+                    snd.dev.as_ref(),
+                    "stream {}: refill failed: {:?}\n",
+                    self.id,
+                    e
+                );
+            }
+            let starved = !self.is_capture()
+                && io.periods.in_flight() == 0
+                && s.state() == AlsaState::Running;
+            if starved {
+                io.xruns += 1;
+            }
+            starved
+        });
+        if starved {
+            // Like DMA hardware that read past the application pointer.
+            sub.stop_xrun();
+        }
+    }
+
+    /// Handles the answer to an asynchronous START or STOP (interrupt context).
+    pub(super) fn trigger_done(&self, snd: &VirtioSnd, msg: Arc<Msg>, len: u32) {
+        msg.complete(len);
+        let mut hdr = [0u8; wire::HDR_SIZE];
+        let n = msg.read_response(&mut hdr);
+        let status = u32::from_le_bytes(hdr);
+        if n == wire::HDR_SIZE && wire::check_status(status).is_ok() {
+            return;
+        }
+        let err = wire::check_status(status).map_or_else(status_to_errno, |()| EIO);
+        dev_err!(
+            snd.dev.as_ref(),
+            "stream {}: START/STOP failed ({:?})\n",
+            self.id,
+            err
+        );
+        self.io.lock().running = false;
+        if let Some(sub) = self.slot.get() {
+            sub.stop_xrun();
+        }
+    }
+}

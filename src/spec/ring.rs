@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ring and period arithmetic of a running stream.
+//!
+//! The driver runs a stream like DMA hardware: the buffer is a ring of `periods` periods,
+//! and each period travels to the device as one I/O message. Positions are counted
+//! monotonically (in periods handed out and periods completed), so that a burst of
+//! completions that covers the whole ring is still seen as progress: the position that ALSA
+//! reads advances one period per completion, never by a full wrap.
+
+/// Why a stream geometry was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GeometryError {
+    /// A size is zero.
+    Zero,
+    /// The period is not a whole number of frames.
+    PeriodNotFrames,
+    /// The buffer is not a whole number of periods.
+    BufferNotPeriods,
+    /// Fewer than two periods, or too many to count.
+    Periods,
+}
+
+/// The byte layout of a configured stream.
+///
+/// # Invariants
+///
+/// `frame_bytes > 0`, `period_bytes` is a multiple of `frame_bytes`,
+/// `2 <= periods <= MAX_RING_PERIODS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    frame_bytes: u32,
+    period_bytes: u32,
+    periods: u32,
+}
+
+/// The most periods one ring may have.
+pub(crate) const MAX_RING_PERIODS: u32 = 1024;
+
+impl Geometry {
+    /// Checks a stream's sizes.
+    pub(crate) fn new(
+        frame_bytes: u32,
+        period_bytes: u32,
+        buffer_bytes: u32,
+    ) -> Result<Self, GeometryError> {
+        if frame_bytes == 0 || period_bytes == 0 || buffer_bytes == 0 {
+            return Err(GeometryError::Zero);
+        }
+        if period_bytes % frame_bytes != 0 {
+            return Err(GeometryError::PeriodNotFrames);
+        }
+        if buffer_bytes % period_bytes != 0 {
+            return Err(GeometryError::BufferNotPeriods);
+        }
+        let periods = buffer_bytes / period_bytes;
+        if !(2..=MAX_RING_PERIODS).contains(&periods) {
+            return Err(GeometryError::Periods);
+        }
+        // INVARIANT: checked above.
+        Ok(Self {
+            frame_bytes,
+            period_bytes,
+            periods,
+        })
+    }
+
+    pub(crate) fn frame_bytes(&self) -> u32 {
+        self.frame_bytes
+    }
+
+    pub(crate) fn period_bytes(&self) -> u32 {
+        self.period_bytes
+    }
+
+    pub(crate) fn periods(&self) -> u32 {
+        self.periods
+    }
+
+    pub(crate) fn period_frames(&self) -> u64 {
+        u64::from(self.period_bytes.checked_div(self.frame_bytes).unwrap_or(0))
+    }
+
+    pub(crate) fn buffer_frames(&self) -> u64 {
+        self.period_frames() * u64::from(self.periods)
+    }
+
+    /// Byte offset in the buffer of the period with sequence number `seq`.
+    pub(crate) fn period_offset(&self, seq: u64) -> usize {
+        // `periods >= 2` (type invariant): `checked_rem` never fails, and never panics.
+        let slot = seq.checked_rem(u64::from(self.periods)).unwrap_or(0);
+        (slot * u64::from(self.period_bytes)) as usize
+    }
+}
+
+/// Frames from `from` to `to` on ALSA's position ring, which wraps at `boundary`.
+///
+/// Both positions are in `0..boundary`; the result is in `0..boundary`.
+pub(crate) fn frames_between(from: u64, to: u64, boundary: u64) -> u64 {
+    let (Some(from), Some(to)) = (from.checked_rem(boundary), to.checked_rem(boundary)) else {
+        return 0;
+    };
+    if to >= from {
+        to - from
+    } else {
+        boundary - from + to
+    }
+}
+
+/// Frames that the application has written beyond the queued position.
+///
+/// `queued_pos` may run ahead of `appl_ptr` by less than a period after a drain padded the
+/// last period with silence; a distance larger than the buffer means exactly that (or a
+/// rewind), and counts as nothing written.
+pub(crate) fn appl_ahead(queued_pos: u64, appl_ptr: u64, boundary: u64, buffer_frames: u64) -> u64 {
+    let d = frames_between(queued_pos, appl_ptr, boundary);
+    if d > buffer_frames {
+        0
+    } else {
+        d
+    }
+}
+
+/// The period accounting of a running stream.
+///
+/// `queued` periods were handed to the device since the stream was prepared, and
+/// `completed` of them came back. Both only grow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Periods {
+    queued: u64,
+    completed: u64,
+}
+
+impl Periods {
+    /// Periods on the device now.
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.queued - self.completed
+    }
+
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    pub(crate) fn completed(&self) -> u64 {
+        self.completed
+    }
+
+    /// Sequence number of the next period to hand out.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.queued
+    }
+
+    /// How many more periods of a playback stream may go to the device.
+    ///
+    /// `written` is how many frames the application has written beyond the first period not
+    /// yet queued (`frames_between(queued position, appl_ptr)`). Only whole periods go, so the
+    /// device never reads data that the application has not written, and at most the whole
+    /// ring is in flight. When `draining`, a last partial period goes too (the driver fills
+    /// its tail with silence).
+    pub(crate) fn playback_ready(&self, geo: &Geometry, written: u64, draining: bool) -> u64 {
+        let room = u64::from(geo.periods).saturating_sub(self.in_flight());
+        let pf = geo.period_frames();
+        let mut whole = written.checked_div(pf).unwrap_or(0);
+        if draining && written.checked_rem(pf).unwrap_or(0) != 0 {
+            whole += 1;
+        }
+        whole.min(room)
+    }
+
+    /// How many more periods of a capture stream may go to the device: the whole ring.
+    pub(crate) fn capture_ready(&self, geo: &Geometry) -> u64 {
+        u64::from(geo.periods).saturating_sub(self.in_flight())
+    }
+
+    /// Records `n` periods handed to the device.
+    pub(crate) fn queue(&mut self, n: u64) {
+        self.queued += n;
+    }
+
+    /// Records one completed period. Returns false (and changes nothing) if none was in
+    /// flight: a device that completes more than it got.
+    pub(crate) fn complete(&mut self) -> bool {
+        if self.completed == self.queued {
+            return false;
+        }
+        self.completed += 1;
+        true
+    }
+
+    /// The hardware position that ALSA reads: frames into the buffer, in
+    /// `0..buffer_frames`.
+    pub(crate) fn hw_ptr(&self, geo: &Geometry) -> u64 {
+        (self.completed.wrapping_mul(geo.period_frames()))
+            .checked_rem(geo.buffer_frames())
+            .unwrap_or(0)
+    }
+
+    /// Frames queued since prepare, on ALSA's position ring of size `boundary`.
+    pub(crate) fn queued_pos(&self, geo: &Geometry, boundary: u64) -> u64 {
+        (self.queued.wrapping_mul(geo.period_frames()))
+            .checked_rem(boundary)
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geo() -> Geometry {
+        // S16 stereo, 256-frame periods, 4 periods.
+        Geometry::new(4, 1024, 4096).unwrap()
+    }
+
+    #[test]
+    fn geometry_checks() {
+        assert_eq!(Geometry::new(0, 4, 8), Err(GeometryError::Zero));
+        assert_eq!(Geometry::new(4, 6, 12), Err(GeometryError::PeriodNotFrames));
+        assert_eq!(
+            Geometry::new(4, 8, 12),
+            Err(GeometryError::BufferNotPeriods)
+        );
+        assert_eq!(Geometry::new(4, 8, 8), Err(GeometryError::Periods));
+        assert_eq!(Geometry::new(1, 1, 2048), Err(GeometryError::Periods));
+        let g = geo();
+        assert_eq!(
+            (g.periods(), g.period_frames(), g.buffer_frames()),
+            (4, 256, 1024)
+        );
+        assert_eq!(g.period_offset(0), 0);
+        assert_eq!(g.period_offset(5), 1024);
+        assert_eq!(g.period_offset(u64::MAX), ((u64::MAX % 4) * 1024) as usize);
+    }
+
+    #[test]
+    fn ring_distance_wraps_at_boundary() {
+        assert_eq!(frames_between(10, 30, 1000), 20);
+        assert_eq!(frames_between(990, 10, 1000), 20);
+        assert_eq!(frames_between(5, 5, 1000), 0);
+        assert_eq!(frames_between(5, 5, 0), 0);
+    }
+
+    #[test]
+    fn application_behind_the_queue_has_written_nothing() {
+        assert_eq!(appl_ahead(100, 300, 4096, 1024), 200);
+        assert_eq!(appl_ahead(4000, 100, 4096, 1024), 196);
+        // The queue ran ahead (drain padding): nothing to send, not a huge amount.
+        assert_eq!(appl_ahead(300, 250, 4096, 1024), 0);
+        assert_eq!(appl_ahead(0, 2000, 4096, 1024), 0);
+    }
+
+    #[test]
+    fn playback_never_queues_unwritten_data() {
+        let g = geo();
+        let mut p = Periods::default();
+        assert_eq!(p.playback_ready(&g, 255, false), 0);
+        assert_eq!(p.playback_ready(&g, 256, false), 1);
+        assert_eq!(p.playback_ready(&g, 1000, false), 3);
+        // Draining sends the partial last period too.
+        assert_eq!(p.playback_ready(&g, 255, true), 1);
+        assert_eq!(p.playback_ready(&g, 0, true), 0);
+        // Never more than the ring.
+        assert_eq!(p.playback_ready(&g, 1 << 20, false), 4);
+        p.queue(3);
+        assert_eq!(p.playback_ready(&g, 1 << 20, false), 1);
+    }
+
+    #[test]
+    fn a_burst_over_the_whole_ring_is_progress() {
+        let g = geo();
+        let mut p = Periods::default();
+        p.queue(4);
+        // The device completes the whole ring at once: each completion moves the pointer by
+        // one period, so ALSA never sees a full wrap as "no progress".
+        let mut seen = [0u64; 4];
+        for s in &mut seen {
+            assert!(p.complete());
+            *s = p.hw_ptr(&g);
+        }
+        assert_eq!(seen, [256, 512, 768, 0]);
+        assert_eq!(p.in_flight(), 0);
+        assert!(!p.complete(), "more completions than periods queued");
+        assert_eq!(p.completed(), 4);
+    }
+
+    #[test]
+    fn capture_keeps_the_ring_full() {
+        let g = geo();
+        let mut p = Periods::default();
+        assert_eq!(p.capture_ready(&g), 4);
+        p.queue(4);
+        assert_eq!(p.capture_ready(&g), 0);
+        p.complete();
+        assert_eq!(p.capture_ready(&g), 1);
+        assert_eq!(p.next_seq(), 4);
+        assert_eq!(g.period_offset(p.next_seq()), 0);
+    }
+
+    #[test]
+    fn queued_position_follows_alsa_boundary() {
+        let g = geo();
+        let mut p = Periods::default();
+        p.queue(5);
+        assert_eq!(p.queued_pos(&g, 4096), 1280);
+        assert_eq!(p.queued_pos(&g, 1024), 256);
+        assert_eq!(p.queued_pos(&g, 0), 0);
+    }
+}

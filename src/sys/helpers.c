@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for the `static inline` functions and macros that Rust cannot call.
+ * Only `src/virtio/` and `src/alsa/` (through `crate::sys`) call these.
+ */
+
+#include "bindings_helper.h"
+
+int rsnd_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
+			 struct virtqueue *vqs[], struct virtqueue_info infos[])
+{
+	return virtio_find_vqs(vdev, nvqs, vqs, infos, NULL);
+}
+
+void rsnd_virtio_del_vqs(struct virtio_device *vdev)
+{
+	vdev->config->del_vqs(vdev);
+}
+
+void rsnd_virtio_device_ready(struct virtio_device *vdev)
+{
+	virtio_device_ready(vdev);
+}
+
+bool rsnd_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
+{
+	return virtio_has_feature(vdev, fbit);
+}
+
+u32 rsnd_virtio_cread_le32(struct virtio_device *vdev, unsigned int offset)
+{
+	__le32 v;
+
+	vdev->config->get(vdev, offset, &v, sizeof(v));
+	return le32_to_cpu(v);
+}
+
+unsigned long rsnd_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+bool rsnd_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
+{
+	return spin_trylock_irqsave(lock, *flags);
+}
+
+void rsnd_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+void rsnd_spin_lock_init(spinlock_t *lock, const char *name,
+			 struct lock_class_key *key)
+{
+#ifdef CONFIG_DEBUG_SPINLOCK
+	__raw_spin_lock_init(spinlock_check(lock), name, key, LD_WAIT_CONFIG);
+#else
+	spin_lock_init(lock);
+#endif
+}
+
+void rsnd_init_completion(struct completion *x)
+{
+	init_completion(x);
+}
+
+void rsnd_reinit_completion(struct completion *x)
+{
+	reinit_completion(x);
+}
+
+unsigned long rsnd_msecs_to_jiffies(unsigned int ms)
+{
+	return msecs_to_jiffies(ms);
+}
+
+void *rsnd_pcm_substream_chip(struct snd_pcm_substream *substream)
+{
+	return snd_pcm_substream_chip(substream);
+}
+
+int rsnd_params_format(const struct snd_pcm_hw_params *p)
+{
+	return (__force int)params_format(p);
+}
+
+unsigned int rsnd_params_interval_min(const struct snd_pcm_hw_params *p, int var)
+{
+	return hw_param_interval_c(p, var)->min;
+}
+
+int rsnd_dma_alloc_continuous(size_t size, struct snd_dma_buffer *dmab)
+{
+	return snd_dma_alloc_dir_pages(SNDRV_DMA_TYPE_CONTINUOUS, NULL,
+				       DMA_BIDIRECTIONAL, size, dmab);
+}
+
+void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,
+				 struct snd_dma_buffer *dmab)
+{
+	snd_pcm_set_runtime_buffer(substream, dmab);
+}

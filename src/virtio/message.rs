@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A request/response message for a virtqueue, with a timed wait for the answer.
+//!
+//! Besides its own request and response buffers, a message may lend the device a range of
+//! a [`dma::Memory`] block (a PCM buffer): as the second device-readable part (playback) or
+//! as the first device-writable part (capture). It keeps the block alive while queued.
+//!
+//! The request and the response live in two `kmalloc` buffers of their own, apart from the
+//! bookkeeping that the CPU writes, so that no cache line is shared between device-written
+//! and CPU-written data on non-coherent systems.
+
+use super::queue::{
+    Buffers,
+    SgBuilder, //
+};
+use crate::{
+    dma,
+    sync::{
+        new_spinlock_irq,
+        SpinLockIrq,
+        TimedCompletion,
+        WaitError, //
+    },
+};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{
+        AtomicU32,
+        AtomicU8,
+        Ordering, //
+    },
+};
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
+
+/// A `kmalloc` buffer that the device may read or write.
+///
+/// # Invariants
+///
+/// `ptr` points to `len` bytes allocated by `KVec::<u8>` with capacity `cap`, owned by
+/// `self`. No Rust reference to those bytes exists outside of `&self`/`&mut self` methods
+/// that the [`Message`] state allows.
+struct DmaBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: `DmaBuf` owns plain bytes; ownership can move between threads.
+unsafe impl Send for DmaBuf {}
+// SAFETY: Shared access only copies bytes out, under the `Message` state rules.
+unsafe impl Sync for DmaBuf {}
+
+impl DmaBuf {
+    fn new(content: &[u8], len: usize) -> Result<Self> {
+        let mut v = KVec::with_capacity(len.max(1), GFP_KERNEL)?;
+        v.extend_from_slice(content, GFP_KERNEL)?;
+        v.resize(len, 0, GFP_KERNEL)?;
+        let (ptr, len, cap) = v.into_raw_parts();
+        // INVARIANT: `ptr`, `len` and `cap` come from `into_raw_parts`.
+        Ok(Self {
+            ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
+            len,
+            cap,
+        })
+    }
+}
+
+impl Drop for DmaBuf {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the parts come from `KVec::into_raw_parts`.
+        drop(unsafe { KVec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+    }
+}
+
+const IDLE: u8 = 0;
+const QUEUED: u8 = 1;
+const DONE: u8 = 2;
+const CANCELLED: u8 = 3;
+
+/// A range of a [`dma::Memory`] block that a message lends to the device.
+///
+/// # Invariants
+///
+/// `offset + len <= mem.len()` and `len > 0`.
+struct DataPart<M: dma::Memory> {
+    mem: Arc<M>,
+    offset: usize,
+    len: usize,
+    device_writes: bool,
+}
+
+/// A message: a request that the device reads, and room for its response.
+///
+/// # Invariants
+///
+/// `state` is `QUEUED` exactly while the message is on a virtqueue: the CPU then touches
+/// neither buffer, and `data` does not change. `written` is only meaningful in state `DONE`.
+#[pin_data]
+pub(crate) struct Message<M: dma::Memory = dma::NoMemory> {
+    request: DmaBuf,
+    response: DmaBuf,
+    written: AtomicU32,
+    state: AtomicU8,
+    tag: u32,
+    #[pin]
+    data: SpinLockIrq<Option<DataPart<M>>>,
+    #[pin]
+    done: TimedCompletion,
+}
+
+/// Why a message got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageError {
+    /// The device did not answer in time.
+    TimedOut,
+    /// The waiting task got a signal.
+    Interrupted,
+    /// The queue was shut down (device removed).
+    Cancelled,
+}
+
+impl<M: dma::Memory> Message<M> {
+    /// Allocates a message with `request` as its request and `response_len` bytes of response.
+    ///
+    /// `tag` is the owner's to use, e.g. to find what a used message belongs to.
+    pub(crate) fn new(request: &[u8], response_len: usize, tag: u32) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Self {
+                request: DmaBuf::new(request, request.len())?,
+                response: DmaBuf::new(&[], response_len)?,
+                written: AtomicU32::new(0),
+                state: AtomicU8::new(IDLE),
+                tag,
+                data <- new_spinlock_irq!(None, c"virtio_snd_rs:msg_data"),
+                done <- TimedCompletion::new(),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Whether the message is on a virtqueue now.
+    pub(crate) fn is_queued(&self) -> bool {
+        self.state.load(Ordering::Acquire) == QUEUED
+    }
+
+    /// The owner's tag given to [`Message::new`].
+    pub(crate) fn tag(&self) -> u32 {
+        self.tag
+    }
+
+    /// Lends `len` bytes at `offset` of `mem` to the device, with the next queueing of this
+    /// message: device-readable, or device-writable if `device_writes`.
+    ///
+    /// Fails with `EBUSY` while the message is queued, and `EINVAL` for a range outside
+    /// `mem` or an empty one.
+    pub(crate) fn set_data(
+        &self,
+        mem: &Arc<M>,
+        offset: usize,
+        len: usize,
+        device_writes: bool,
+    ) -> Result {
+        if len == 0 || offset.checked_add(len).is_none_or(|end| end > mem.len()) {
+            return Err(EINVAL);
+        }
+        let mut data = self.data.lock();
+        if self.state.load(Ordering::Acquire) == QUEUED {
+            return Err(EBUSY);
+        }
+        // INVARIANT: the range was checked above.
+        *data = Some(DataPart {
+            mem: mem.clone(),
+            offset,
+            len,
+            device_writes,
+        });
+        Ok(())
+    }
+
+    /// Rewrites the request of an unqueued message (same length).
+    pub(crate) fn set_request(&self, request: &[u8]) -> Result {
+        if request.len() != self.request.len {
+            return Err(EINVAL);
+        }
+        let _data = self.data.lock();
+        if self.state.load(Ordering::Acquire) == QUEUED {
+            return Err(EBUSY);
+        }
+        // SAFETY: The message is not queued, so the device does not read the request; the
+        // data lock serialises this with `describe`; the lengths match.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                request.as_ptr(),
+                self.request.ptr.as_ptr(),
+                request.len(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Drops the data part (and the reference to its memory) of an unqueued message.
+    pub(crate) fn clear_data(&self) {
+        let mut data = self.data.lock();
+        if self.state.load(Ordering::Acquire) != QUEUED {
+            *data = None;
+        }
+    }
+
+    /// Records the device's answer and wakes the waiter. Called with the used length that
+    /// the queue reported.
+    pub(crate) fn complete(&self, written: u32) {
+        self.written.store(written, Ordering::Relaxed);
+        self.state.store(DONE, Ordering::Release);
+        self.done.complete();
+    }
+
+    /// Marks the message as never to be answered, and wakes the waiter.
+    pub(crate) fn cancel(&self) {
+        self.state.store(CANCELLED, Ordering::Release);
+        self.done.complete();
+    }
+
+    /// Waits for the answer for at most `timeout_ms`, and returns the bytes written.
+    pub(crate) fn wait(&self, timeout_ms: u32) -> Result<usize, MessageError> {
+        self.done
+            .wait_interruptible_timeout(timeout_ms)
+            .map_err(|e| match e {
+                WaitError::TimedOut => MessageError::TimedOut,
+                WaitError::Interrupted => MessageError::Interrupted,
+            })?;
+        self.answered().ok_or(MessageError::Cancelled)
+    }
+
+    /// Returns the bytes written by the device, if it has answered.
+    pub(crate) fn answered(&self) -> Option<usize> {
+        (self.state.load(Ordering::Acquire) == DONE)
+            .then(|| (self.written.load(Ordering::Relaxed) as usize).min(self.response.len))
+    }
+
+    /// Copies the answer into `dst`; returns the number of bytes copied (0 if unanswered).
+    ///
+    /// A device may report fewer bytes written than it should: the caller checks the count.
+    pub(crate) fn read_response(&self, dst: &mut [u8]) -> usize {
+        let Some(written) = self.answered() else {
+            return 0;
+        };
+        let n = written.min(dst.len());
+        // SAFETY: The state is `DONE`, so the device has handed the buffer back and the CPU
+        // may read it; `n` is within both buffers; they do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(self.response.ptr.as_ptr(), dst.as_mut_ptr(), n) };
+        n
+    }
+
+    /// Makes an answered message ready to be queued again (for event buffers).
+    pub(crate) fn rearm(&self) {
+        self.done.reinit();
+        self.state.store(IDLE, Ordering::Release);
+    }
+}
+
+// SAFETY:
+// - Both buffers are `kmalloc` memory owned by the message, which the `Arc` keeps alive at
+//   least as long as the queue holds the token.
+// - The data part's memory is a `dma::Memory` (linear-mapped by its contract), kept alive by
+//   the `Arc<M>` in `data`, which cannot change while the message is queued (`set_data`
+//   and `clear_data` check the state under the same lock that `describe` takes).
+// - `describe` moves the state to `QUEUED`; until `complete` or `cancel` moves it on, no
+//   method of `Message` touches the buffers (`read_response` requires `DONE`).
+unsafe impl<M: dma::Memory> Buffers for Arc<Message<M>> {
+    fn describe(&self, sg: &mut SgBuilder) -> Result {
+        let data = self.data.lock();
+        if self.state.load(Ordering::Acquire) == QUEUED {
+            // Queued twice: the device would get the same memory twice.
+            return Err(EBUSY);
+        }
+        let part = data.as_ref().map(|d| {
+            // SAFETY: By the `DataPart` invariant the range lies within `mem`.
+            (
+                unsafe { d.mem.as_ptr().add(d.offset) },
+                d.len,
+                d.device_writes,
+            )
+        });
+        if self.request.len > 0 {
+            sg.push_out(self.request.ptr.as_ptr(), self.request.len)?;
+        }
+        if let Some((ptr, len, false)) = part {
+            sg.push_out(ptr, len)?;
+        }
+        if let Some((ptr, len, true)) = part {
+            sg.push_in(ptr, len)?;
+        }
+        if self.response.len > 0 {
+            sg.push_in(self.response.ptr.as_ptr(), self.response.len)?;
+        }
+        self.state.store(QUEUED, Ordering::Release);
+        Ok(())
+    }
+
+    fn not_queued(&self) {
+        self.state.store(IDLE, Ordering::Release);
+    }
+}

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtqueues of one device, behind one interrupt-safe lock.
+//!
+//! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h).
+//!
+//! A buffer is queued together with a token that owns (or borrows, for its whole time on the
+//! queue) the memory it describes; see [`Buffers`]. The token comes back from
+//! [`QueuesGuard::get_buf`] once the device has used the buffer, or from
+//! [`Virtqueues::shutdown`] if it never will.
+
+use super::Device;
+use crate::{
+    sync::{
+        new_spinlock_irq,
+        SpinLockIrq,
+        SpinLockIrqBackend, //
+    },
+    sys,
+};
+use core::{
+    marker::PhantomData,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+use kernel::{
+    error::to_result,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        lock::Guard, //
+    },
+    types::ForeignOwnable,
+};
+
+/// The most scatter-gather parts one token may describe.
+pub(crate) const MAX_PARTS: usize = 4;
+
+/// The list of memory parts that a token lends to the device.
+///
+/// Device-readable ("out") parts come first, device-writable ("in") parts after them.
+pub(crate) struct SgBuilder {
+    sg: [kernel::bindings::scatterlist; MAX_PARTS],
+    out: usize,
+    inp: usize,
+}
+
+impl SgBuilder {
+    fn new() -> Self {
+        Self {
+            sg: pin_init::zeroed(),
+            out: 0,
+            inp: 0,
+        }
+    }
+
+    fn push(&mut self, ptr: *const u8, len: usize) -> Result {
+        let n = self.out + self.inp;
+        let slot = self.sg.get_mut(n).ok_or(EINVAL)?;
+        let len = u32::try_from(len)?;
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `slot` is a valid scatterlist entry; `sg_init_one` only records the address
+        // and length. Validity of the memory is the token's promise (see `Buffers`).
+        unsafe { sys::sg_init_one(slot, ptr.cast(), len) };
+        Ok(())
+    }
+
+    /// Adds a part that the device reads.
+    pub(crate) fn push_out(&mut self, ptr: *const u8, len: usize) -> Result {
+        if self.inp != 0 {
+            return Err(EINVAL);
+        }
+        self.push(ptr, len)?;
+        self.out += 1;
+        Ok(())
+    }
+
+    /// Adds a part that the device writes.
+    pub(crate) fn push_in(&mut self, ptr: *mut u8, len: usize) -> Result {
+        self.push(ptr, len)?;
+        self.inp += 1;
+        Ok(())
+    }
+}
+
+/// A token that lends memory to the device while it is queued.
+///
+/// # Safety
+///
+/// The parts that [`Buffers::describe`] pushes must be in the kernel's linear mapping
+/// (`kmalloc` or the page allocator: not `vmalloc`, not the stack), and must stay valid from
+/// the moment the token is queued until it is handed back (by `get_buf`, or by `shutdown`).
+/// During that time the CPU must not write the "out" parts, nor access the "in" parts.
+pub(crate) unsafe trait Buffers: ForeignOwnable + Send + 'static {
+    /// Pushes the parts of this token, out parts first. From a successful call on, the
+    /// token counts as queued, until it is handed back or [`Buffers::not_queued`] is called.
+    fn describe(&self, sg: &mut SgBuilder) -> Result;
+
+    /// Tells the token that the queue refused it after [`Buffers::describe`].
+    fn not_queued(&self) {}
+}
+
+struct Inner<Q, const N: usize> {
+    vqs: [*mut sys::virtqueue; N],
+    /// False once the virtqueues were deleted.
+    live: bool,
+    _tokens: PhantomData<fn() -> Q>,
+}
+
+// SAFETY: The raw virtqueue pointers may be used from any thread (under the lock); the
+// tokens they hold are `Send`.
+unsafe impl<Q: Buffers, const N: usize> Send for Inner<Q, N> {}
+
+/// The `N` virtqueues of a device.
+///
+/// # Invariants
+///
+/// While `inner.live` is true, `inner.vqs` holds the valid virtqueues that
+/// `virtio_find_vqs` returned for `dev`, and every token on them is a `Q` turned into a
+/// foreign pointer by [`QueuesGuard::add`].
+#[pin_data(PinnedDrop)]
+pub(crate) struct Virtqueues<Q: Buffers, const N: usize> {
+    dev: ARef<Device>,
+    #[pin]
+    inner: SpinLockIrq<Inner<Q, N>>,
+}
+
+impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
+    pub(super) fn new(
+        dev: ARef<Device>,
+        names: [&'static CStr; N],
+        callback: extern "C" fn(*mut sys::virtqueue),
+    ) -> impl PinInit<Self, Error> {
+        pin_init::pin_init_scope(move || {
+            let mut vqs = [ptr::null_mut(); N];
+            let mut infos: [sys::virtqueue_info; N] =
+                core::array::from_fn(|i| sys::virtqueue_info {
+                    name: names[i].as_char_ptr(),
+                    callback: Some(callback),
+                    ctx: false,
+                });
+            // SAFETY: `dev` is a valid device being probed; both arrays hold `N` entries.
+            to_result(unsafe {
+                sys::rsnd_virtio_find_vqs(
+                    dev.as_raw(),
+                    u32::try_from(N)?,
+                    vqs.as_mut_ptr(),
+                    infos.as_mut_ptr(),
+                )
+            })?;
+            // INVARIANT: `vqs` are the queues just found, and none holds a token yet.
+            Ok(try_pin_init!(Self {
+                dev,
+                inner <- new_spinlock_irq!(
+                    Inner { vqs, live: true, _tokens: PhantomData },
+                    c"virtio_snd_rs:vqs"
+                ),
+            }? Error))
+        })
+    }
+
+    /// Locks the queues.
+    pub(crate) fn lock(&self) -> QueuesGuard<'_, Q, N> {
+        QueuesGuard(self.inner.lock())
+    }
+
+    /// Resets the device, hands every token back to `cancel`, and deletes the queues.
+    ///
+    /// Afterwards every operation fails with `ENODEV`. Must be called in process context;
+    /// calling it again does nothing.
+    pub(crate) fn shutdown(&self, mut cancel: impl FnMut(usize, Q)) {
+        if !self.inner.lock().live {
+            return;
+        }
+        // The reset waits for running callbacks, and stops the device from using buffers.
+        self.dev.reset_raw();
+        let vqs = {
+            let mut inner = self.inner.lock();
+            if !inner.live {
+                return;
+            }
+            inner.live = false;
+            for (i, &vq) in inner.vqs.iter().enumerate() {
+                // SAFETY: The queues are still valid (deleted below), and the device is reset.
+                unsafe { drain::<Q>(vq, |t| cancel(i, t)) };
+            }
+            inner.vqs
+        };
+        let _ = vqs;
+        // SAFETY: The queues were found for `dev`, and no token is left on them.
+        unsafe { sys::rsnd_virtio_del_vqs(self.dev.as_raw()) };
+    }
+}
+
+/// Hands every token of `vq` back to `f`: used ones first, then unused ones.
+///
+/// # Safety
+///
+/// `vq` is a valid virtqueue of a reset device, whose tokens are all `Q` foreign pointers.
+unsafe fn drain<Q: Buffers>(vq: *mut sys::virtqueue, mut f: impl FnMut(Q)) {
+    let mut len = 0u32;
+    loop {
+        // SAFETY: By the safety requirements `vq` is valid.
+        let t = unsafe { sys::virtqueue_get_buf(vq, &mut len) };
+        if t.is_null() {
+            break;
+        }
+        // SAFETY: Every token on the queue is a `Q` foreign pointer.
+        f(unsafe { Q::from_foreign(t.cast()) });
+    }
+    loop {
+        // SAFETY: By the safety requirements `vq` is valid and the device is reset.
+        let t = unsafe { sys::virtqueue_detach_unused_buf(vq) };
+        if t.is_null() {
+            break;
+        }
+        // SAFETY: Every token on the queue is a `Q` foreign pointer.
+        f(unsafe { Q::from_foreign(t.cast()) });
+    }
+}
+
+#[pinned_drop]
+impl<Q: Buffers, const N: usize> PinnedDrop for Virtqueues<Q, N> {
+    fn drop(self: Pin<&mut Self>) {
+        self.shutdown(|_, token| drop(token));
+    }
+}
+
+/// The locked queues of a [`Virtqueues`].
+pub(crate) struct QueuesGuard<'a, Q: Buffers, const N: usize>(
+    Guard<'a, Inner<Q, N>, SpinLockIrqBackend>,
+);
+
+impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
+    fn vq(&self, index: usize) -> Result<NonNull<sys::virtqueue>> {
+        if !self.0.live {
+            return Err(ENODEV);
+        }
+        self.0
+            .vqs
+            .get(index)
+            .and_then(|&vq| NonNull::new(vq))
+            .ok_or(EINVAL)
+    }
+
+    /// Queues the buffers of `token` on queue `index`. Does not notify the device.
+    pub(crate) fn add(&mut self, index: usize, token: Q) -> Result {
+        let vq = self.vq(index)?;
+        let mut sg = SgBuilder::new();
+        token.describe(&mut sg)?;
+        let (out, inp) = (sg.out, sg.inp);
+        let base = sg.sg.as_mut_ptr();
+        // Each part is its own one-entry list (`sg_init_one` marks the end).
+        let mut lists: [*mut kernel::bindings::scatterlist; MAX_PARTS] =
+            // SAFETY: `i < MAX_PARTS`, so `base.add(i)` stays within `sg.sg`.
+            core::array::from_fn(|i| unsafe { base.add(i) });
+        let data = token.into_foreign();
+        // SAFETY: `vq` is valid (checked by `vq()` under the lock, which serialises all queue
+        // operations). `lists` holds `out + inp` initialised entries. By the `Buffers`
+        // contract the described memory stays valid until the token is handed back.
+        let ret = unsafe {
+            sys::virtqueue_add_sgs(
+                vq.as_ptr(),
+                lists.as_mut_ptr(),
+                out as u32,
+                inp as u32,
+                data.cast(),
+                kernel::bindings::GFP_ATOMIC,
+            )
+        };
+        if ret < 0 {
+            // SAFETY: The queue refused the token, so we still own it.
+            let token = unsafe { Q::from_foreign(data) };
+            token.not_queued();
+            return Err(Error::from_errno(ret));
+        }
+        Ok(())
+    }
+
+    /// Takes back one used token of queue `index`, with the number of bytes the device wrote.
+    pub(crate) fn get_buf(&mut self, index: usize) -> Option<(Q, u32)> {
+        let vq = self.vq(index).ok()?;
+        let mut len = 0u32;
+        // SAFETY: `vq` is valid, and serialised by the lock.
+        let t = unsafe { sys::virtqueue_get_buf(vq.as_ptr(), &mut len) };
+        // SAFETY: Every token on the queue is a `Q` foreign pointer (type invariant).
+        NonNull::new(t).map(|t| (unsafe { Q::from_foreign(t.as_ptr().cast()) }, len))
+    }
+
+    /// Notifies the device of new buffers on queue `index`, if it asked to be notified.
+    ///
+    /// Returns whether a notification was sent.
+    pub(crate) fn kick(&mut self, index: usize) -> Result<bool> {
+        let vq = self.vq(index)?;
+        // SAFETY: `vq` is valid, and serialised by the lock.
+        if unsafe { sys::virtqueue_kick_prepare(vq.as_ptr()) } {
+            // SAFETY: `vq` is valid.
+            if !unsafe { sys::virtqueue_notify(vq.as_ptr()) } {
+                return Err(EIO);
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Asks the device not to interrupt for queue `index` (a hint only).
+    pub(crate) fn disable_cb(&mut self, index: usize) -> Result {
+        let vq = self.vq(index)?;
+        // SAFETY: `vq` is valid, and serialised by the lock.
+        unsafe { sys::virtqueue_disable_cb(vq.as_ptr()) };
+        Ok(())
+    }
+
+    /// Re-enables interrupts for queue `index`.
+    ///
+    /// Returns false if buffers were used in the meantime: the caller should poll again.
+    pub(crate) fn enable_cb(&mut self, index: usize) -> Result<bool> {
+        let vq = self.vq(index)?;
+        // SAFETY: `vq` is valid, and serialised by the lock.
+        Ok(unsafe { sys::virtqueue_enable_cb(vq.as_ptr()) })
+    }
+}

@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest-side helpers for the tests in /tests (busybox sh, not bash). Source it with
+#   . /tests/lib.sh
+#
+# KTAP output (Documentation/dev-tools/ktap.rst):
+#   ktap_plan [N]            "KTAP version 1" and "1..N" at the current level (no N: no plan)
+#   ktap_ok NAME [DIAG]      ok line              ktap_fail NAME [DIAG]   not ok line
+#   ktap_skip NAME REASON    ok ... # SKIP        ktap_diag TEXT...       "# TEXT" line(s)
+#   ktap_result RC NAME      ok if RC is 0, else not ok
+#   ktap_check NAME CMD...   runs CMD; ok if it exits 0, else not ok with its output as diag
+#   ktap_subtest_begin NAME [N] / ktap_subtest_end
+#                            nested test: two more spaces of indentation; the parent result
+#                            is not ok if any subtest failed, SKIP if all were skipped
+#   ktap_finish              "# Totals: ..." line; returns 1 if any test failed or the count
+#                            differs from the plan (end a script with: ktap_finish; exit $?)
+# Drivers:
+#   load_c_driver [PARAM=V...]   insmod snd-timer, snd-pcm, virtio_snd from /lib/modules/c
+#   load_rs_driver [PARAM=V...]  insmod snd-timer, snd-pcm, then /lib/modules/rs/virtio_snd_rs.ko
+#   unload_driver                rmmod whichever of virtio_snd, virtio_snd_rs is loaded
+#   wait_for_card [SECONDS]      waits for card 0 and /dev/snd/pcmC0D0p (default 5 s)
+#   dmesg_mark NAME              writes a marker line to the kernel log
+#   dmesg_clean [NAME]           fails (and prints the lines) if the kernel log, or its part
+#                                after marker NAME, has WARNING|BUG|Oops|panic|lockdep|KASAN|
+#                                Call Trace
+#   quiet_run CMD...             runs CMD with its output turned into "# " diag lines
+
+KTAP_DEPTH=0
+_ktap_n_0=0 _ktap_fail_0=0 _ktap_pass_0=0 _ktap_skip_0=0 _ktap_plan_0=
+_ktap_pass=0 _ktap_fail=0 _ktap_skip=0
+
+_ktap_indent() {
+	_i=0 _s=
+	while [ "$_i" -lt "$KTAP_DEPTH" ]; do
+		_s="$_s  "
+		_i=$((_i + 1))
+	done
+	printf '%s' "$_s"
+}
+
+_ktap_get() { eval "echo \"\${_ktap_$1_$KTAP_DEPTH:-0}\""; }
+_ktap_inc() { eval "_ktap_$1_$KTAP_DEPTH=\$((\${_ktap_$1_$KTAP_DEPTH:-0} + 1))"; }
+
+ktap_diag() { # every line of the text becomes a "# " line
+	printf '%s\n' "$*" | sed "s/^/$(_ktap_indent)# /"
+}
+
+ktap_plan() {
+	echo "$(_ktap_indent)KTAP version 1"
+	if [ -n "${1:-}" ]; then
+		echo "$(_ktap_indent)1..$1"
+		eval "_ktap_plan_$KTAP_DEPTH=$1"
+	fi
+}
+
+# _ktap_line ok|not-ok|skip NAME [DIAG]
+_ktap_line() {
+	_ktap_inc n
+	_n=$(_ktap_get n)
+	_name=$(echo "$2" | tr '#' '_')
+	case $1 in
+	ok)
+		_ktap_inc pass
+		echo "$(_ktap_indent)ok $_n $_name${3:+ # $3}"
+		;;
+	not-ok)
+		_ktap_inc fail
+		echo "$(_ktap_indent)not ok $_n $_name${3:+ # $3}"
+		;;
+	skip)
+		_ktap_inc skip
+		echo "$(_ktap_indent)ok $_n $_name # SKIP${3:+ $3}"
+		;;
+	esac
+	if [ "$KTAP_DEPTH" -eq 0 ]; then
+		case $1 in
+		ok) _ktap_pass=$((_ktap_pass + 1)) ;;
+		not-ok) _ktap_fail=$((_ktap_fail + 1)) ;;
+		skip) _ktap_skip=$((_ktap_skip + 1)) ;;
+		esac
+	fi
+}
+
+ktap_ok() { _ktap_line ok "$1" "${2:-}"; }
+ktap_fail() { _ktap_line not-ok "$1" "${2:-}"; }
+ktap_skip() { _ktap_line skip "$1" "${2:-}"; }
+
+ktap_result() {
+	if [ "$1" -eq 0 ]; then ktap_ok "$2"; else ktap_fail "$2" "exit status $1"; fi
+}
+
+ktap_check() {
+	_cname=$1
+	shift
+	_out=$("$@" 2>&1)
+	_rc=$?
+	if [ "$_rc" -eq 0 ]; then
+		ktap_ok "$_cname"
+	else
+		[ -n "$_out" ] && echo "$_out" | sed "/^ *#/!s/^/# /; s/^ */$(_ktap_indent)/"
+		ktap_fail "$_cname" "exit status $_rc: $*"
+	fi
+	return "$_rc"
+}
+
+quiet_run() {
+	_out=$("$@" 2>&1)
+	_rc=$?
+	[ -n "$_out" ] && echo "$_out" | sed "s/^/$(_ktap_indent)# /"
+	return "$_rc"
+}
+
+ktap_subtest_begin() {
+	eval "_ktap_subname_$KTAP_DEPTH=\"\$1\""
+	KTAP_DEPTH=$((KTAP_DEPTH + 1))
+	eval "_ktap_n_$KTAP_DEPTH=0 _ktap_fail_$KTAP_DEPTH=0 _ktap_pass_$KTAP_DEPTH=0"
+	eval "_ktap_skip_$KTAP_DEPTH=0 _ktap_plan_$KTAP_DEPTH="
+	echo "$(_ktap_indent)KTAP version 1"
+	ktap_diag "Subtest: $1"
+	if [ -n "${2:-}" ]; then
+		echo "$(_ktap_indent)1..$2"
+		eval "_ktap_plan_$KTAP_DEPTH=$2"
+	fi
+}
+
+ktap_subtest_end() {
+	_sn=$(_ktap_get n)
+	_sf=$(_ktap_get fail)
+	_ss=$(_ktap_get skip)
+	eval "_sp=\${_ktap_plan_$KTAP_DEPTH:-}"
+	if [ -n "$_sp" ] && [ "$_sp" -ne "$_sn" ]; then
+		ktap_diag "planned $_sp tests, ran $_sn"
+		_sf=$((_sf + 1))
+	fi
+	KTAP_DEPTH=$((KTAP_DEPTH - 1))
+	_sname=''
+	eval "_sname=\$_ktap_subname_$KTAP_DEPTH"
+	if [ "$_sf" -gt 0 ]; then
+		ktap_fail "$_sname"
+	elif [ "$_sn" -gt 0 ] && [ "$_ss" -eq "$_sn" ]; then
+		ktap_skip "$_sname" "all subtests skipped"
+	else
+		ktap_ok "$_sname"
+	fi
+}
+
+ktap_finish() {
+	while [ "$KTAP_DEPTH" -gt 0 ]; do
+		ktap_diag "unterminated subtest"
+		_ktap_inc fail
+		ktap_subtest_end
+	done
+	_rc=0
+	if [ -n "$_ktap_plan_0" ] && [ "$_ktap_plan_0" -ne "$_ktap_n_0" ]; then
+		ktap_diag "planned $_ktap_plan_0 tests, ran $_ktap_n_0"
+		_rc=1
+	fi
+	[ "$_ktap_fail" -eq 0 ] || _rc=1
+	echo "# Totals: pass:$_ktap_pass fail:$_ktap_fail xfail:0 xpass:0 skip:$_ktap_skip error:0"
+	return "$_rc"
+}
+
+# --- drivers ---------------------------------------------------------------------------
+
+# _mod_file DIR NAME: NAME.ko in DIR, spelt with '-' or '_'.
+_mod_file() {
+	for _f in "$1/$2.ko" "$1/$(echo "$2" | tr '-' '_').ko" "$1/$(echo "$2" | tr '_' '-').ko"; do
+		[ -f "$_f" ] && { echo "$_f"; return 0; }
+	done
+	echo "no $2.ko in $1" >&2
+	return 1
+}
+
+# _mod_loaded NAME: is NAME (with '-' read as '_') in /proc/modules?
+_mod_loaded() {
+	grep -q "^$(echo "$1" | tr '-' '_') " /proc/modules
+}
+
+# _insmod DIR NAME [PARAMS...]
+_insmod() {
+	_dir=$1 _mod=$2
+	shift 2
+	_mod_loaded "$_mod" && return 0
+	_file=$(_mod_file "$_dir" "$_mod") || return 1
+	insmod "$_file" "$@" || { echo "insmod $_file failed" >&2; return 1; }
+}
+
+_load_core() {
+	_insmod /lib/modules/c snd-timer && _insmod /lib/modules/c snd-pcm
+}
+
+load_c_driver() {
+	_load_core && _insmod /lib/modules/c virtio_snd "$@"
+}
+
+load_rs_driver() {
+	_load_core && _insmod /lib/modules/rs virtio_snd_rs "$@"
+}
+
+unload_driver() {
+	_urc=0
+	for _m in virtio_snd virtio_snd_rs; do
+		_mod_loaded "$_m" && { rmmod "$_m" || _urc=1; }
+	done
+	return "$_urc"
+}
+
+wait_for_card() {
+	_t=$((${1:-5} * 10))
+	while [ "$_t" -gt 0 ]; do
+		[ -e /proc/asound/card0 ] && [ -e /dev/snd/pcmC0D0p ] && return 0
+		sleep 0.1
+		_t=$((_t - 1))
+	done
+	echo "no sound card 0 after ${1:-5} s" >&2
+	return 1
+}
+
+dmesg_mark() {
+	echo "<6>bench-mark: $1" >/dev/kmsg
+}
+
+dmesg_clean() {
+	if [ -n "${1:-}" ]; then
+		_log=$(dmesg | sed -n "/bench-mark: $1\$/,\$p")
+	else
+		_log=$(dmesg)
+	fi
+	_bad=$(echo "$_log" | grep -v 'Command line:' |
+		grep -E 'WARNING|BUG|Oops|panic|lockdep|KASAN|Call Trace')
+	if [ -n "$_bad" ]; then
+		echo "$_bad" | head -n 40 | sed "s/^/$(_ktap_indent)# dmesg: /"
+		return 1
+	fi
+	return 0
+}

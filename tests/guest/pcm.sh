@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# PCM data path of the loaded driver, on QEMU's `none` backend (which consumes and produces
+# silence at the real rate): durations, exact capture byte counts, mmap, formats, rates,
+# small periods, drain of a partial period, and rmmod while a stream is open.
+#
+# Duration tolerance: `aplay -d N` writes N s of frames and drains them. The device takes
+# the first QEMU audio tick's worth (up to 1024 frames, about 21 ms at 48 kHz) at once, and
+# process start-up under TCG costs up to ~0.3 s; a driver that loses or repeats periods is
+# off by whole buffers (>= 20 %). We accept N*0.9 .. N*1.25 s.
+#
+# Set bench.driver=c to run the same checks against the C driver.
+. /tests/lib.sh
+
+DEV=hw:0,0
+if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
+wait_for_card 5 || exit 1
+dmesg_mark pcm
+
+now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+
+# timed NAME SECONDS CMD...: the command exits 0 within the tolerance of SECONDS.
+timed() {
+	_name=$1 _secs=$2
+	shift 2
+	_t0=$(now_cs)
+	_out=$("$@" 2>&1)
+	_rc=$?
+	_dt=$(($(now_cs) - _t0))
+	_lo=$((_secs * 90)) _hi=$((_secs * 125))
+	if [ $_rc -eq 0 ] && [ $_dt -ge $_lo ] && [ $_dt -le $_hi ]; then
+		ktap_ok "$_name" "${_dt}0 ms"
+	else
+		echo "$_out" | tail -5 | sed 's/^/# /'
+		ktap_fail "$_name" "rc=$_rc after ${_dt}0 ms, want ${_lo}0..${_hi}0 ms"
+	fi
+}
+
+# capture_bytes NAME WANT CMD...: the command exits 0 and writes exactly WANT bytes.
+capture_bytes() {
+	_name=$1 _want=$2
+	shift 2
+	rm -f /tmp/cap.raw
+	_out=$("$@" 2>&1)
+	_rc=$?
+	_got=$(wc -c </tmp/cap.raw 2>/dev/null || echo 0)
+	if [ $_rc -eq 0 ] && [ "$_got" -eq "$_want" ]; then
+		ktap_ok "$_name" "$_got bytes"
+	else
+		echo "$_out" | tail -5 | sed 's/^/# /'
+		ktap_fail "$_name" "rc=$_rc, $_got bytes, want $_want"
+	fi
+}
+
+ktap_plan 17
+A="-D $DEV -q"
+timed "playback 2 s, 48 kHz S16 stereo" 2 aplay $A -t raw -f S16_LE -r 48000 -c 2 -d 2 /dev/zero
+timed "capture 2 s, 48 kHz S16 stereo" 2 arecord $A -t raw -f S16_LE -r 48000 -c 2 -d 2 /tmp/cap.raw
+capture_bytes "capture 1 s: exact byte count" 192000 \
+	arecord $A -t raw -f S16_LE -r 48000 -c 2 -d 1 /tmp/cap.raw
+timed "playback 1 s mono" 1 aplay $A -t raw -f S16_LE -r 48000 -c 1 -d 1 /dev/zero
+capture_bytes "capture 1 s mono: exact byte count" 96000 \
+	arecord $A -t raw -f S16_LE -r 48000 -c 1 -d 1 /tmp/cap.raw
+timed "mmap playback 1 s" 1 aplay $A -M -t raw -f S16_LE -r 48000 -c 2 -d 1 /dev/zero
+capture_bytes "mmap capture 1 s: exact byte count" 192000 \
+	arecord $A -M -t raw -f S16_LE -r 48000 -c 2 -d 1 /tmp/cap.raw
+timed "playback U8 22.05 kHz" 1 aplay $A -t raw -f U8 -r 22050 -c 2 -d 1 /dev/zero
+timed "playback S32 48 kHz" 1 aplay $A -t raw -f S32_LE -r 48000 -c 2 -d 1 /dev/zero
+timed "playback FLOAT 96 kHz" 1 aplay $A -t raw -f FLOAT_LE -r 96000 -c 2 -d 1 /dev/zero
+timed "playback 8 kHz" 1 aplay $A -t raw -f S16_LE -r 8000 -c 2 -d 1 /dev/zero
+timed "playback 192 kHz" 1 aplay $A -t raw -f S16_LE -r 192000 -c 2 -d 1 /dev/zero
+timed "playback 128-frame periods, 4 periods" 2 \
+	aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=128 --buffer-size=512 -d 2 /dev/zero
+
+# Drain of a last partial period: 2501 frames are not a whole number of 256-frame periods.
+head -c 10004 /dev/zero >/tmp/odd.raw
+ktap_check "drain of a partial last period" \
+	aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=256 --buffer-size=1024 /tmp/odd.raw
+
+# rmmod while a stream is open: refused (module in use), and the stream goes on.
+aplay $A -t raw -f S16_LE -r 48000 -c 2 -d 2 /dev/zero &
+pid=$!
+sleep 0.5
+mod=virtio_snd_rs
+[ "${BENCH_DRIVER:-rs}" = c ] && mod=virtio_snd
+if rmmod $mod 2>/dev/null; then
+	ktap_fail "rmmod refused while a stream is open"
+	load_rs_driver
+else
+	ktap_ok "rmmod refused while a stream is open"
+fi
+wait $pid
+ktap_result $? "the open stream finishes after the refused rmmod"
+ktap_check "no warning in dmesg" dmesg_clean pcm
+ktap_finish
+exit $?

@@ -13,6 +13,7 @@
 #   /lib/modules/rs/   every --module file
 #   /usr/bin/pcm-test, /usr/bin/mixer-test plus its configuration in /tests/kselftest/ (if built by
 #                      scripts/build-kselftest.sh)
+#   /usr/bin/NAME      every test client in $BENCH_CACHE/clients (scripts/build-clients.sh)
 #   /tests/            everything under tests/guest/
 #
 # Cached: the archive is kept in $BENCH_CACHE/initramfs/ under the hash of the manifest and of
@@ -161,6 +162,11 @@ if [[ -x $KST/pcm-test ]]; then
 	[[ -x $KST/mixer-test ]] && add_elf "$KST/mixer-test" /usr/bin/mixer-test
 	[[ -d $KST/conf ]] && add_tree "$KST/conf" /tests/kselftest
 fi
+
+# The test clients, if scripts/build-clients.sh built them.
+for c in "$BENCH_CACHE"/clients/*; do
+	[[ -x $c && ! $c =~ \.tmp$ ]] && add_elf "$c" "/usr/bin/$(basename "$c")"
+done
 
 # The guest tests.
 [[ -d $BENCH_ROOT/tests/guest ]] && add_tree "$BENCH_ROOT/tests/guest" /tests

@@ -14,6 +14,10 @@
 #   --audiodev-opt K=V     extra -audiodev option, e.g. out.buffer-length=10000 (repeatable)
 #   --device-opt K=V       extra virtio-sound-pci option, e.g. jacks=1 (repeatable)
 #   --no-sound             no sound device at all
+#   --vsnd "ARGS"          instead of QEMU's device, tools/vsnd-device (vhost-user-snd-pci)
+#                          started with ARGS ("--streams 0", or "--streams=0": "=" is a
+#                          space, so that the option survives word splitting); its log is in
+#                          $BENCH_CACHE/vsnd-last.log
 #   --timeout S            kill QEMU after S seconds and exit 124 (default 120)
 #   --trace FILE           QEMU trace of virtio_queue_notify and virtio_notify into FILE
 #   --trace-event PATTERN  one more QEMU trace event, e.g. 'virtio_snd_*' (repeatable; needs --trace)
@@ -34,7 +38,7 @@ usage() {
 }
 
 BACKEND=none STREAMS='' TIMER='' NOSOUND=0 TIMEOUT=120 TRACE='' APPEND='' KDIR=$KDIR_DEFAULT LOG=''
-SMP=2 MEM=512M SCRIPT=
+SMP=2 MEM=512M SCRIPT= VSND= VSND_SET=0
 MODULES=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=()
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "$1 needs a value" >&2; usage; }; }
 while (($#)); do
@@ -45,6 +49,7 @@ while (($#)); do
 	--audiodev-opt) need "$@"; AUDIODEV_OPTS+=("$2"); shift 2 ;;
 	--device-opt) need "$@"; DEVICE_OPTS+=("$2"); shift 2 ;;
 	--no-sound) NOSOUND=1; shift ;;
+	--vsnd) need "$@"; VSND=${2//=/ }; VSND_SET=1; NOSOUND=1; shift 2 ;;
 	--timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
 	--trace) need "$@"; TRACE=$2; shift 2 ;;
 	--trace-event) need "$@"; TRACE_EVENTS+=("$2"); shift 2 ;;
@@ -71,6 +76,14 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (r
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/run-guest.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+if ((VSND_SET)); then
+	vsock=$WORK/vsnd.sock
+	# shellcheck disable=SC2086
+	"$BENCH_ROOT/scripts/vsnd-device.sh" start "$vsock" $VSND >/dev/null
+	trap '"$BENCH_ROOT/scripts/vsnd-device.sh" stop "$vsock" >/dev/null 2>&1; cp -f "$vsock.log" "$BENCH_CACHE/vsnd-last.log" 2>/dev/null; rm -rf "$WORK"' EXIT
+	QEMU_EXTRA+=(-object "memory-backend-memfd,id=mem,size=$MEM,share=on" -numa node,memdev=mem
+		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd)
+fi
 "$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" >&2
 
 QEMU=(qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM"
@@ -104,7 +117,7 @@ fi
 QEMU+=(-append "console=ttyS0 loglevel=5 random.trust_cpu=on panic=-1 bench.script=$SCRIPT${APPEND}")
 QEMU+=("${QEMU_EXTRA[@]}")
 
-step "run-guest: $SCRIPT (backend ${BACKEND}$( ((NOSOUND)) && echo ', no sound device'), timeout ${TIMEOUT}s)"
+step "run-guest: $SCRIPT (backend ${BACKEND}$( ((VSND_SET)) && echo ", vsnd-device $VSND" || { ((NOSOUND)) && echo ', no sound device'; }), timeout ${TIMEOUT}s)"
 echo "+ ${QEMU[*]}" >&2
 start=$(date +%s.%N)
 set +e

@@ -129,4 +129,6 @@ apt_packages
 bindgen_cli
 linux_source
 guest_kernel
+"$BENCH_ROOT/scripts/build-kselftest.sh"
+"$BENCH_ROOT/scripts/vsnd-device.sh" build
 step "setup: done (KDIR=$KDIR_DEFAULT)"

@@ -30,6 +30,9 @@ fail() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$1"; }
 step "test: setup"
 "$BENCH_ROOT/scripts/setup.sh" || die "setup failed"
 
+step "test: building the guest test clients"
+"$BENCH_ROOT/scripts/build-clients.sh" || die "cannot build the test clients"
+
 step "test: building the module (warnings are errors)"
 build_log=$RESULTS/build.log
 if make -C "$BENCH_ROOT" -s modules >"$build_log" 2>&1 && ! grep -qiE '^warning|warning:' "$build_log"; then
@@ -61,25 +64,50 @@ else
 	printf 'FAIL cargo test\n'
 fi
 
-# Guest runs: NAME | run-guest.sh options | guest script.
+step "test: test device unit tests (tools/vsnd-device)"
+if (cd "$BENCH_ROOT/tools/vsnd-device" &&
+	CARGO_TARGET_DIR=$BENCH_CACHE/vsnd-device-target cargo test --quiet --locked) >"$RESULTS/vsnd-cargo.log" 2>&1; then
+	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$RESULTS/vsnd-cargo.log" | paste -sd+ | bc)
+	PASS=$((PASS + n))
+	printf 'PASS vsnd-device cargo test (%s tests)\n' "$n"
+else
+	tail -30 "$RESULTS/vsnd-cargo.log"
+	FAIL=$((FAIL + 1))
+	printf 'FAIL vsnd-device cargo test\n'
+fi
+
+# Guest runs: NAME | run-guest.sh options | guest script. A run whose name ends in "@c"
+# runs the same script against the reference C driver (bench.driver=c): its results go to
+# the comparison table ($RESULTS/comparison.txt), not to the totals.
 GUEST_RUNS=(
 	"probe-streams2|--append bench.streams=2|probe.sh"
 	"probe-streams4|--streams 4 --append bench.streams=4|probe.sh"
-	"pcm-none|--backend none|pcm.sh"
+	"probe-empty|--vsnd --streams=0|probe-empty.sh"
+	"vsnd-smoke|--vsnd --streams=2 --append bench.driver=rs --append bench.period=64|vsnd-smoke.sh"
+	"pcm|--backend none|pcm.sh"
+	"pcm-ops|--backend none|pcm-ops.sh"
+	"kselftest|--backend none --timeout 300|kselftest.sh"
+	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
+	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
+	"pcm-ops@c|--backend none --append bench.driver=c|pcm-ops.sh"
+	"kselftest@c|--backend none --timeout 300 --append bench.driver=c|kselftest.sh"
+	"alsabat@c|--backend pa --timeout 600 --append bench.tries=3 --append bench.driver=c|alsabat.sh"
 )
+trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT
 
 ktap=$RESULTS/guest.ktap
 runs=()
 for r in "${GUEST_RUNS[@]}"; do
 	[[ -z $ONLY || ${r%%|*} =~ $ONLY ]] && runs+=("$r")
 done
+nrs=0
+for r in "${runs[@]}"; do [[ ${r%%|*} == *@c ]] || nrs=$((nrs + 1)); done
 {
 	echo "KTAP version 1"
-	echo "1..${#runs[@]}"
+	echo "1..$nrs"
 } >"$ktap"
 i=0
 for r in "${runs[@]}"; do
-	i=$((i + 1))
 	IFS='|' read -r name opts script <<<"$r"
 	step "test: guest run $name ($script)"
 	log=$RESULTS/$name.log
@@ -91,6 +119,16 @@ for r in "${runs[@]}"; do
 	skipped=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" || true)
 	bad=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
 	grep -E '^(ok|not ok) [0-9]+ ' "$log" | sed "s/^/  [$name] /"
+	# Per-test results, for the comparison table: RUN<TAB>TEST<TAB>ok|FAIL|skip.
+	grep -E '^(ok|not ok) [0-9]+ ' "$log" | sed -E \
+		-e 's/^ok [0-9]+ (.*) # SKIP.*/\1\tskip/' -e 's/^ok [0-9]+ ([^#]*[^# ]).*/\1\tok/' \
+		-e 's/^not ok [0-9]+ ([^#]*[^# ]).*/\1\tFAIL/' | sed "s/^/${name%@c}\t/" \
+		>"$RESULTS/$name.results"
+	if [[ $name == *@c ]]; then
+		((rc == 0 && bad == 0)) || printf 'reference C driver: %s has %s failing test(s)\n' "$name" "$bad"
+		continue
+	fi
+	i=$((i + 1))
 	PASS=$((PASS + ok - skipped))
 	SKIP=$((SKIP + skipped))
 	FAIL=$((FAIL + bad))
@@ -109,6 +147,21 @@ for r in "${runs[@]}"; do
 		echo "not ok $i $name" >>"$ktap"
 	fi
 done
+
+# The comparison table: every test of a run that also ran against the C driver.
+{
+	printf '%-62s %-6s %-6s\n' "test" "Rust" "C"
+	for r in "${runs[@]}"; do
+		name=${r%%|*}
+		[[ $name == *@c || ! -f $RESULTS/$name@c.results ]] && continue
+		while IFS=$'\t' read -r run test res; do
+			cres=$(awk -F'\t' -v t="$test" '$2 == t {print $3; exit}' "$RESULTS/$name@c.results")
+			printf '%-62s %-6s %-6s\n' "$run: $test" "$res" "${cres:--}"
+		done <"$RESULTS/$name.results"
+	done
+} >"$RESULTS/comparison.txt"
+step "test: Rust and C side by side in $RESULTS/comparison.txt"
+cat "$RESULTS/comparison.txt"
 
 step "test: KTAP report in $ktap"
 echo "$PASS passed, $FAIL failed, $SKIP skipped"

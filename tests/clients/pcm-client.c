@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pcm-client: scripted ALSA clients for the guest tests, where aplay/arecord cannot go.
+ *
+ *   pcm-client pause DEV        playback; pause 500 ms mid-stream; the position must not
+ *                               move while paused; resume; drain
+ *   pcm-client xrun DEV         playback underrun: a late write gets -EPIPE (never -EIO);
+ *                               prepare + write works again
+ *   pcm-client overrun DEV      the same for capture (a late read gets -EPIPE)
+ *   pcm-client tiny DEV N SECS  playback in writes of N frames for SECS seconds; prints
+ *                               the frames written and the xruns seen
+ *
+ * 48 kHz, S16_LE, stereo. Exit status 0 on success; each failure prints one line.
+ */
+#include <alsa/asoundlib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RATE 48000
+#define CHANNELS 2
+#define FRAME_BYTES 4
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "FAIL: %s: %s (%d)\n", what, err < 0 ? snd_strerror(err) : "", err);
+	return 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int open_pcm(snd_pcm_t **pcm, const char *dev, snd_pcm_stream_t dir,
+		    snd_pcm_uframes_t period, snd_pcm_uframes_t buffer)
+{
+	snd_pcm_hw_params_t *hw;
+	int err;
+
+	err = snd_pcm_open(pcm, dev, dir, 0);
+	if (err < 0)
+		return fail("open", err);
+	snd_pcm_hw_params_alloca(&hw);
+	snd_pcm_hw_params_any(*pcm, hw);
+	if ((err = snd_pcm_hw_params_set_access(*pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
+	    (err = snd_pcm_hw_params_set_format(*pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
+	    (err = snd_pcm_hw_params_set_channels(*pcm, hw, CHANNELS)) < 0 ||
+	    (err = snd_pcm_hw_params_set_rate(*pcm, hw, RATE, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_period_size_near(*pcm, hw, &period, NULL)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_size_near(*pcm, hw, &buffer)) < 0 ||
+	    (err = snd_pcm_hw_params(*pcm, hw)) < 0)
+		return fail("hw_params", err);
+	return 0;
+}
+
+/* Writes `frames` frames of silence; returns 0 or the first error. */
+static int write_frames(snd_pcm_t *pcm, long frames, long chunk)
+{
+	static short buf[2 * 4096];
+
+	while (frames > 0) {
+		long n = frames < chunk ? frames : chunk;
+		snd_pcm_sframes_t w = snd_pcm_writei(pcm, buf, n);
+
+		if (w < 0)
+			return (int)w;
+		frames -= w;
+	}
+	return 0;
+}
+
+static int read_frames(snd_pcm_t *pcm, long frames)
+{
+	static short buf[2 * 4096];
+
+	while (frames > 0) {
+		long n = frames < 1024 ? frames : 1024;
+		snd_pcm_sframes_t r = snd_pcm_readi(pcm, buf, n);
+
+		if (r < 0)
+			return (int)r;
+		frames -= r;
+	}
+	return 0;
+}
+
+static int do_pause(const char *dev)
+{
+	snd_pcm_t *pcm;
+	snd_pcm_sframes_t avail1, avail2;
+	double t0 = now(), dt;
+	int err;
+
+	if (open_pcm(&pcm, dev, SND_PCM_STREAM_PLAYBACK, 1024, 4096))
+		return 1;
+	err = write_frames(pcm, RATE, 1024);
+	if (err)
+		return fail("write before pause", err);
+	err = snd_pcm_pause(pcm, 1);
+	if (err < 0)
+		return fail("pause", err);
+	usleep(100000);
+	avail1 = snd_pcm_avail(pcm);
+	usleep(400000);
+	avail2 = snd_pcm_avail(pcm);
+	if (avail1 < 0 || avail2 < 0)
+		return fail("avail while paused", avail1 < 0 ? avail1 : avail2);
+	if (avail1 != avail2) {
+		fprintf(stderr, "FAIL: the position moved while paused (avail %ld -> %ld)\n",
+			avail1, avail2);
+		return 1;
+	}
+	if (snd_pcm_state(pcm) != SND_PCM_STATE_PAUSED)
+		return fail("state is not PAUSED", -EINVAL);
+	err = snd_pcm_pause(pcm, 0);
+	if (err < 0)
+		return fail("resume", err);
+	err = write_frames(pcm, RATE, 1024);
+	if (err)
+		return fail("write after resume", err);
+	err = snd_pcm_drain(pcm);
+	if (err < 0)
+		return fail("drain", err);
+	dt = now() - t0;
+	snd_pcm_close(pcm);
+	/* 2 s of audio plus a 0.5 s pause. */
+	if (dt < 2.3 || dt > 3.2) {
+		fprintf(stderr, "FAIL: took %.2f s, want 2.3 .. 3.2 s\n", dt);
+		return 1;
+	}
+	printf("pause: ok, %.2f s\n", dt);
+	return 0;
+}
+
+static int do_xrun(const char *dev, int capture)
+{
+	snd_pcm_t *pcm;
+	int err;
+
+	if (open_pcm(&pcm, dev, capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
+		     1024, 4096))
+		return 1;
+	err = capture ? (snd_pcm_start(pcm), read_frames(pcm, RATE / 4))
+		      : write_frames(pcm, RATE / 4, 1024);
+	if (err)
+		return fail("first transfer", err);
+	/* Much longer than the 85 ms buffer. */
+	usleep(500000);
+	err = capture ? read_frames(pcm, RATE / 4) : write_frames(pcm, RATE / 4, 1024);
+	if (err != -EPIPE) {
+		fprintf(stderr, "FAIL: late transfer returned %d (%s), want -EPIPE\n", err,
+			err ? snd_strerror(err) : "no error");
+		return 1;
+	}
+	err = snd_pcm_prepare(pcm);
+	if (err < 0)
+		return fail("prepare after xrun", err);
+	if (capture)
+		snd_pcm_start(pcm);
+	err = capture ? read_frames(pcm, RATE / 2) : write_frames(pcm, RATE / 2, 1024);
+	if (err)
+		return fail("transfer after recovery", err);
+	if (!capture) {
+		err = snd_pcm_drain(pcm);
+		if (err < 0)
+			return fail("drain after recovery", err);
+	}
+	snd_pcm_close(pcm);
+	printf("%s: ok, -EPIPE then recovery\n", capture ? "overrun" : "xrun");
+	return 0;
+}
+
+static int do_tiny(const char *dev, long chunk, double secs)
+{
+	snd_pcm_t *pcm;
+	long total = (long)(secs * RATE), done = 0, xruns = 0;
+	int err;
+
+	if (chunk < 1 || chunk > 4096)
+		return fail("chunk must be 1..4096 frames", -EINVAL);
+	if (open_pcm(&pcm, dev, SND_PCM_STREAM_PLAYBACK, 256, 1024))
+		return 1;
+	while (done < total) {
+		err = write_frames(pcm, chunk, chunk);
+		if (err == -EPIPE) {
+			xruns++;
+			if ((err = snd_pcm_prepare(pcm)) < 0)
+				return fail("prepare", err);
+			continue;
+		}
+		if (err)
+			return fail("write", err);
+		done += chunk;
+	}
+	err = snd_pcm_drain(pcm);
+	if (err < 0)
+		return fail("drain", err);
+	snd_pcm_close(pcm);
+	printf("tiny: frames=%ld xruns=%ld\n", done, xruns);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "pause"))
+		return do_pause(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "xrun"))
+		return do_xrun(argv[2], 0);
+	if (argc >= 3 && !strcmp(argv[1], "overrun"))
+		return do_xrun(argv[2], 1);
+	if (argc >= 5 && !strcmp(argv[1], "tiny"))
+		return do_tiny(argv[2], atol(argv[3]), atof(argv[4]));
+	fprintf(stderr, "usage: pcm-client pause|xrun|overrun DEV | tiny DEV FRAMES SECS\n");
+	return 2;
+}

@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Test control: fault injection, device events and triggers, driven by text commands from
+//! the control socket (`--control PATH`, one command a line) or from `--exec CMD`.
+//!
+//! Every reply ends with a line "ok[: text]" or "error: text"; `stats` and `faults` print
+//! their lines before it. See README.md for the commands.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use log::{info, warn};
+
+use crate::device::Shared;
+use crate::proto::*;
+
+/// What a fault does to the message it hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer `ms` milliseconds late.
+    Delay(u64),
+    /// Never answer.
+    Drop,
+    /// Answer with this status (the request is processed as usual).
+    Status(u32),
+    /// Write only the first n bytes of the response; used length n.
+    Short(u32),
+    /// Report used length n, whatever was written.
+    UsedLen(u32),
+    /// I/O only: report latency_bytes n.
+    Latency(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Ctl,
+    Io,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub id: u64,
+    pub target: Target,
+    pub kind: FaultKind,
+    /// Control request code it applies to (ctl only).
+    pub code: Option<u32>,
+    /// Stream it applies to: I/O messages of the stream, PCM requests naming it.
+    pub stream: Option<u32>,
+    /// Messages left to hit; None: until cleared.
+    pub count: Option<u64>,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let t = if self.target == Target::Ctl {
+            "ctl"
+        } else {
+            "io"
+        };
+        match self.kind {
+            FaultKind::Delay(ms) => write!(f, "{t}-delay {ms}")?,
+            FaultKind::Drop => write!(f, "{t}-drop")?,
+            FaultKind::Status(s) => write!(f, "{t}-status {s:#x}")?,
+            FaultKind::Short(n) => write!(f, "{t}-short {n}")?,
+            FaultKind::UsedLen(n) => write!(f, "{t}-used-len {n}")?,
+            FaultKind::Latency(n) => write!(f, "{t}-latency {n}")?,
+        }
+        if let Some(c) = self.code {
+            write!(f, " on {}", code_name(c))?;
+        }
+        if let Some(s) = self.stream {
+            write!(f, " stream {s}")?;
+        }
+        if let Some(n) = self.count {
+            write!(f, " count {n}")?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_u32(s: &str) -> Result<u32, String> {
+    let r = if let Some(h) = s.strip_prefix("0x") {
+        u32::from_str_radix(h, 16)
+    } else {
+        s.parse()
+    };
+    r.map_err(|_| format!("bad number '{s}'"))
+}
+
+/// A status: OK, BAD_MSG, NOT_SUPP, IO_ERR or a number.
+pub fn parse_status(s: &str) -> Result<u32, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "OK" => Ok(S_OK),
+        "BAD_MSG" => Ok(S_BAD_MSG),
+        "NOT_SUPP" => Ok(S_NOT_SUPP),
+        "IO_ERR" => Ok(S_IO_ERR),
+        _ => parse_u32(s),
+    }
+}
+
+/// A control request code: PCM_START (or START), JACK_INFO, ... or a number.
+pub fn parse_code(s: &str) -> Result<u32, String> {
+    let u = s.to_ascii_uppercase();
+    let u = u.strip_prefix("VIRTIO_SND_R_").unwrap_or(&u);
+    for c in [
+        R_JACK_INFO,
+        R_JACK_REMAP,
+        R_PCM_INFO,
+        R_PCM_SET_PARAMS,
+        R_PCM_PREPARE,
+        R_PCM_RELEASE,
+        R_PCM_START,
+        R_PCM_STOP,
+        R_CHMAP_INFO,
+    ] {
+        let n = code_name(c);
+        if u == n || n.strip_prefix("PCM_") == Some(u) {
+            return Ok(c);
+        }
+    }
+    parse_u32(s)
+}
+
+/// Parses "KIND [ARG] [on CODE] [stream N] [count N]".
+pub fn parse_fault(words: &[&str]) -> Result<Fault, String> {
+    let kind_word = *words.first().ok_or("fault needs a kind")?;
+    let (target, kind) = kind_word
+        .split_once('-')
+        .ok_or(format!("unknown fault '{kind_word}'"))?;
+    let target = match target {
+        "ctl" => Target::Ctl,
+        "io" => Target::Io,
+        _ => return Err(format!("unknown fault '{kind_word}'")),
+    };
+    let mut rest = &words[1..];
+    let mut arg = || -> Result<&str, String> {
+        let (a, r) = rest
+            .split_first()
+            .ok_or(format!("{kind_word} needs a value"))?;
+        rest = r;
+        Ok(a)
+    };
+    let kind = match kind {
+        "delay" => FaultKind::Delay(u64::from(parse_u32(arg()?)?)),
+        "drop" => FaultKind::Drop,
+        "status" => FaultKind::Status(parse_status(arg()?)?),
+        "short" => FaultKind::Short(parse_u32(arg()?)?),
+        "used-len" => FaultKind::UsedLen(parse_u32(arg()?)?),
+        "latency" if target == Target::Io => FaultKind::Latency(parse_u32(arg()?)?),
+        _ => return Err(format!("unknown fault '{kind_word}'")),
+    };
+    let mut f = Fault {
+        id: 0,
+        target,
+        kind,
+        code: None,
+        stream: None,
+        count: None,
+    };
+    while let Some((w, r)) = rest.split_first() {
+        let v = r.first().ok_or(format!("'{w}' needs a value"))?;
+        match *w {
+            "on" if target == Target::Ctl => f.code = Some(parse_code(v)?),
+            "stream" => f.stream = Some(parse_u32(v)?),
+            "count" => f.count = Some(u64::from(parse_u32(v)?)),
+            _ => return Err(format!("unexpected '{w}'")),
+        }
+        rest = &r[1..];
+    }
+    if f.count == Some(0) {
+        return Err("count 0 would never hit".into());
+    }
+    Ok(f)
+}
+
+/// Takes the first fault matching a message: decrements its count, removes it at 0.
+pub fn take_fault(
+    faults: &mut Vec<Fault>,
+    target: Target,
+    code: Option<u32>,
+    stream: Option<u32>,
+) -> Option<FaultKind> {
+    let i = faults.iter().position(|f| {
+        f.target == target
+            && (f.code.is_none() || f.code == code)
+            && (f.stream.is_none() || f.stream == stream)
+    })?;
+    let kind = faults[i].kind;
+    if let Some(n) = faults[i].count.as_mut() {
+        *n -= 1;
+        if *n == 0 {
+            faults.remove(i);
+        }
+    }
+    Some(kind)
+}
+
+/// Runs a command some time after a PCM command on a stream.
+#[derive(Clone, Debug)]
+struct Trigger {
+    code: u32,
+    stream: u32,
+    delay_ms: u64,
+    cmd: String,
+}
+
+pub struct Control {
+    faults: Mutex<Vec<Fault>>,
+    triggers: Mutex<Vec<Trigger>>,
+    current: Mutex<Weak<Shared>>,
+    next_id: AtomicU64,
+}
+
+impl Control {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Control {
+            faults: Mutex::new(Vec::new()),
+            triggers: Mutex::new(Vec::new()),
+            current: Mutex::new(Weak::new()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The device that events and stats refer to (the current connection's).
+    pub fn set_device(&self, dev: &Arc<Shared>) {
+        *self.current.lock().unwrap() = Arc::downgrade(dev);
+    }
+
+    fn device(&self) -> Result<Arc<Shared>, String> {
+        self.current
+            .lock()
+            .unwrap()
+            .upgrade()
+            .ok_or("no device".into())
+    }
+
+    pub fn take(
+        &self,
+        target: Target,
+        code: Option<u32>,
+        stream: Option<u32>,
+    ) -> Option<FaultKind> {
+        let mut faults = self.faults.lock().unwrap();
+        if faults.is_empty() {
+            return None;
+        }
+        let k = take_fault(&mut faults, target, code, stream);
+        if let Some(k) = k {
+            info!("fault: {k:?} hits {target:?} (code {code:?}, stream {stream:?})");
+        }
+        k
+    }
+
+    /// Called after a PCM command on `stream` was answered: starts the matching triggers.
+    pub fn pcm_command_done(self: &Arc<Self>, code: u32, stream: u32) {
+        let fired: Vec<Trigger> = {
+            let mut t = self.triggers.lock().unwrap();
+            let (hit, keep) = t
+                .drain(..)
+                .partition(|x: &Trigger| x.code == code && x.stream == stream);
+            *t = keep;
+            hit
+        };
+        for t in fired {
+            let me = self.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(t.delay_ms));
+                match me.execute(&t.cmd) {
+                    Ok(s) => info!("trigger '{}': ok {s}", t.cmd),
+                    Err(e) => warn!("trigger '{}': {e}", t.cmd),
+                }
+            });
+        }
+    }
+
+    /// Executes one command; the reply's body (lines) or the error text.
+    pub fn execute(self: &Arc<Self>, line: &str) -> Result<String, String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some((&cmd, args)) = words.split_first() else {
+            return Ok(String::new());
+        };
+        let num = |i: usize| -> Result<u32, String> {
+            parse_u32(args.get(i).ok_or(format!("{cmd} needs more arguments"))?)
+        };
+        match cmd {
+            "help" => Ok(HELP.trim_end().to_string()),
+            "stats" => Ok(self.device()?.stats_text()),
+            "fault" if args.first() == Some(&"clear") => {
+                self.faults.lock().unwrap().clear();
+                self.triggers.lock().unwrap().clear();
+                Ok("faults and triggers cleared".into())
+            }
+            "fault" => {
+                let mut f = parse_fault(args)?;
+                f.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let s = format!("fault {}: {f}", f.id);
+                info!("{s}");
+                self.faults.lock().unwrap().push(f);
+                Ok(s)
+            }
+            "faults" => {
+                let f = self.faults.lock().unwrap();
+                let t = self.triggers.lock().unwrap();
+                let mut lines: Vec<String> =
+                    f.iter().map(|f| format!("fault {}: {f}", f.id)).collect();
+                lines.extend(t.iter().map(|t| {
+                    format!(
+                        "trigger: {} stream {} +{} ms: {}",
+                        code_name(t.code),
+                        t.stream,
+                        t.delay_ms,
+                        t.cmd
+                    )
+                }));
+                Ok(lines.join("\n"))
+            }
+            "trigger" => {
+                if args.len() < 4 {
+                    return Err("usage: trigger PCM-CODE STREAM MS COMMAND...".into());
+                }
+                let code = parse_code(args[0])?;
+                let t = Trigger {
+                    code,
+                    stream: num(1)?,
+                    delay_ms: u64::from(num(2)?),
+                    cmd: args[3..].join(" "),
+                };
+                let s = format!(
+                    "trigger: {} stream {} +{} ms: {}",
+                    code_name(code),
+                    t.stream,
+                    t.delay_ms,
+                    t.cmd
+                );
+                self.triggers.lock().unwrap().push(t);
+                Ok(s)
+            }
+            "jack" => {
+                let id = num(0)?;
+                let connected = match args.get(1).copied() {
+                    Some("connect") => true,
+                    Some("disconnect") => false,
+                    _ => return Err("usage: jack ID connect|disconnect".into()),
+                };
+                let dev = self.device()?;
+                dev.set_jack(id, connected);
+                let code = if connected {
+                    EVT_JACK_CONNECTED
+                } else {
+                    EVT_JACK_DISCONNECTED
+                };
+                dev.send_event(code, id)
+            }
+            "xrun" => self.device()?.send_event(EVT_PCM_XRUN, num(0)?),
+            "period" => self.device()?.send_event(EVT_PCM_PERIOD_ELAPSED, num(0)?),
+            "event" => {
+                let code = match args.first().copied() {
+                    Some("jack-connected") => EVT_JACK_CONNECTED,
+                    Some("jack-disconnected") => EVT_JACK_DISCONNECTED,
+                    Some("period") => EVT_PCM_PERIOD_ELAPSED,
+                    Some("xrun") => EVT_PCM_XRUN,
+                    Some("ctl-notify") => EVT_CTL_NOTIFY,
+                    _ => num(0)?,
+                };
+                self.device()?.send_event(code, num(1)?)
+            }
+            _ => Err(format!("unknown command '{cmd}' (try help)")),
+        }
+    }
+}
+
+const HELP: &str = "\
+commands:
+  stats                          per stream: state, params, messages, bytes
+  fault KIND [ARG] [on CODE] [stream N] [count N]
+        ctl-delay MS | ctl-drop | ctl-status STATUS | ctl-short N | ctl-used-len N
+        io-delay MS  | io-drop  | io-status STATUS  | io-short N  | io-used-len N | io-latency N
+  fault clear                    remove every fault and trigger
+  faults                         list faults and triggers
+  jack ID connect|disconnect     set a jack and send its event
+  xrun SID | period SID          PCM_XRUN / PCM_PERIOD_ELAPSED event (any SID)
+  event CODE DATA                raw event (CODE: number, jack-connected, xrun, ...)
+  trigger PCM-CODE SID MS CMD... run CMD MS ms after PCM-CODE (START...) on stream SID
+";
+
+/// Serves the control socket: one command a line, replies as described above.
+pub fn serve(control: Arc<Control>, path: &Path) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::thread::Builder::new()
+        .name("vsnd-control".into())
+        .spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let c = control.clone();
+                std::thread::spawn(move || {
+                    let _ = handle_conn(&c, conn);
+                });
+            }
+        })?;
+    Ok(())
+}
+
+fn handle_conn(control: &Arc<Control>, conn: UnixStream) -> std::io::Result<()> {
+    let mut out = conn.try_clone()?;
+    for line in BufReader::new(conn).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        info!("control: {line}");
+        match control.execute(&line) {
+            Ok(body) if body.contains('\n') => writeln!(out, "{body}\nok")?,
+            Ok(body) if body.is_empty() => writeln!(out, "ok")?,
+            Ok(body) => writeln!(out, "ok: {body}")?,
+            Err(e) => writeln!(out, "error: {e}")?,
+        }
+    }
+    Ok(())
+}
+
+/// Client side (`vsnd-device ctl PATH COMMAND...`): sends one command, prints the reply;
+/// true if it ends with "ok".
+pub fn client(path: &str, cmd: &str) -> std::io::Result<bool> {
+    let mut conn = UnixStream::connect(path)?;
+    writeln!(conn, "{cmd}")?;
+    conn.shutdown(std::net::Shutdown::Write)?;
+    let mut ok = false;
+    for line in BufReader::new(conn).lines() {
+        let line = line?;
+        println!("{line}");
+        if line == "ok" || line.starts_with("ok: ") {
+            ok = true;
+        }
+    }
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(s: &str) -> Result<Fault, String> {
+        parse_fault(&s.split_whitespace().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parse_faults() {
+        let x = f("ctl-delay 1500 on START stream 1 count 2").unwrap();
+        assert_eq!(
+            (x.target, x.kind, x.code, x.stream, x.count),
+            (
+                Target::Ctl,
+                FaultKind::Delay(1500),
+                Some(R_PCM_START),
+                Some(1),
+                Some(2)
+            )
+        );
+        assert_eq!(
+            f("ctl-status IO_ERR").unwrap().kind,
+            FaultKind::Status(S_IO_ERR)
+        );
+        assert_eq!(
+            f("ctl-status 0x1234").unwrap().kind,
+            FaultKind::Status(0x1234)
+        );
+        assert_eq!(f("io-drop stream 0").unwrap().kind, FaultKind::Drop);
+        assert_eq!(
+            f("io-used-len 99999").unwrap().kind,
+            FaultKind::UsedLen(99999)
+        );
+        assert_eq!(f("ctl-short 2 on pcm_info").unwrap().code, Some(R_PCM_INFO));
+        assert_eq!(f("io-latency 480").unwrap().kind, FaultKind::Latency(480));
+        assert_eq!(f("ctl-drop on 0x105").unwrap().code, Some(R_PCM_STOP));
+        for bad in [
+            "",
+            "ctl",
+            "ctl-foo",
+            "xx-delay 1",
+            "ctl-delay",
+            "ctl-delay x",
+            "io-drop on START",
+            "ctl-drop count 0",
+            "ctl-drop count",
+            "ctl-latency 4",
+            "ctl-drop bogus 1",
+        ] {
+            assert!(f(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fault_matching_and_counts() {
+        let mut v = vec![
+            Fault {
+                id: 1,
+                ..f("ctl-delay 10 on START count 1").unwrap()
+            },
+            Fault {
+                id: 2,
+                ..f("io-status IO_ERR stream 1 count 2").unwrap()
+            },
+            Fault {
+                id: 3,
+                ..f("ctl-status BAD_MSG").unwrap()
+            },
+        ];
+        assert_eq!(take_fault(&mut v, Target::Io, None, Some(0)), None);
+        assert_eq!(
+            take_fault(&mut v, Target::Ctl, Some(R_PCM_INFO), None),
+            Some(FaultKind::Status(S_BAD_MSG))
+        );
+        assert_eq!(
+            take_fault(&mut v, Target::Ctl, Some(R_PCM_START), Some(0)),
+            Some(FaultKind::Delay(10))
+        );
+        // count 1 used up: START now falls through to the unlimited fault 3.
+        assert_eq!(
+            take_fault(&mut v, Target::Ctl, Some(R_PCM_START), Some(0)),
+            Some(FaultKind::Status(S_BAD_MSG))
+        );
+        assert_eq!(
+            take_fault(&mut v, Target::Io, None, Some(1)),
+            Some(FaultKind::Status(S_IO_ERR))
+        );
+        assert_eq!(
+            take_fault(&mut v, Target::Io, None, Some(1)),
+            Some(FaultKind::Status(S_IO_ERR))
+        );
+        assert_eq!(take_fault(&mut v, Target::Io, None, Some(1)), None);
+        assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn commands_without_device() {
+        let c = Control::new();
+        assert!(c
+            .execute("fault ctl-drop on STOP count 1")
+            .unwrap()
+            .contains("ctl-drop on PCM_STOP count 1"));
+        assert!(c.execute("trigger START 0 100 xrun 0").is_ok());
+        let l = c.execute("faults").unwrap();
+        assert!(
+            l.contains("fault 1: ctl-drop")
+                && l.contains("trigger: PCM_START stream 0 +100 ms: xrun 0"),
+            "{l}"
+        );
+        assert!(c.execute("xrun 0").unwrap_err().contains("no device"));
+        assert!(c.execute("jack 0 sideways").is_err());
+        assert!(c.execute("bogus").is_err());
+        assert_eq!(c.execute("").unwrap(), "");
+        c.execute("fault clear").unwrap();
+        assert_eq!(c.execute("faults").unwrap(), "");
+    }
+}

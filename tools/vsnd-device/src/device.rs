@@ -1,0 +1,896 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The vhost-user backend: virtqueue handling, one clock thread per PCM stream.
+//!
+//! Threads:
+//! - the vhost-user request thread of `vhost-user-backend` (config, memory, vring setup);
+//! - its epoll thread, which calls `handle_event` on a kick: control requests are answered
+//!   there, I/O messages are parsed and queued on their stream;
+//! - one worker per stream, which completes the stream's queued I/O messages at the stream's
+//!   real rate while it is running (see `worker`).
+//!
+//! Lock order: a stream's mutex, then a vring's lock. Control requests and I/O messages are
+//! handled on the same epoll thread, so they never race each other.
+
+use std::collections::VecDeque;
+use std::io;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use vhost::vhost_user::message::{VhostUserProtocolFeatures, VhostUserVirtioFeatures};
+use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
+use virtio_bindings::virtio_config::VIRTIO_F_VERSION_1;
+use virtio_bindings::virtio_ring::{VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC};
+use virtio_queue::{DescriptorChain, QueueT};
+use vm_memory::{
+    Address, Bytes, GuestAddress, GuestAddressSpace, GuestMemory, GuestMemoryAtomic,
+    GuestMemoryMmap,
+};
+use vmm_sys_util::epoll::EventSet;
+use vmm_sys_util::event::{
+    new_event_consumer_and_notifier, EventConsumer, EventFlag, EventNotifier,
+};
+
+use crate::audio;
+use crate::card::{answer_query, next_state, Config, PcmState, StreamCtl};
+use crate::control::{Control, FaultKind, Target};
+use crate::proto::*;
+
+pub type GM = GuestMemoryAtomic<GuestMemoryMmap>;
+pub type Vring = VringRwLock<GM>;
+
+/// Largest control request read from the guest.
+const MAX_CTL_REQUEST: usize = 4096;
+
+/// Options that are not part of the config space.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Capture sine frequency in Hz; 0 gives silence.
+    pub capture_freq: f64,
+    /// Capture sine amplitude, 0..1 of full scale.
+    pub capture_amp: f64,
+    /// Offer VIRTIO_RING_F_EVENT_IDX.
+    pub event_idx: bool,
+    /// Polling period for streams with VIRTIO_SND_PCM_F_MSG_POLLING.
+    pub poll_us: u64,
+}
+
+/// A popped descriptor chain, reduced to its guest buffers.
+#[derive(Debug)]
+pub struct Chain {
+    pub head: u16,
+    readable: Vec<(GuestAddress, usize)>,
+    writable: Vec<(GuestAddress, usize)>,
+}
+
+impl Chain {
+    fn new<M>(dc: DescriptorChain<M>) -> Chain
+    where
+        M: Deref,
+        M::Target: GuestMemory,
+    {
+        let head = dc.head_index();
+        let (mut readable, mut writable) = (Vec::new(), Vec::new());
+        for d in dc {
+            let seg = (d.addr(), d.len() as usize);
+            if d.is_write_only() {
+                writable.push(seg);
+            } else {
+                readable.push(seg);
+            }
+        }
+        Chain {
+            head,
+            readable,
+            writable,
+        }
+    }
+
+    pub fn readable_len(&self) -> usize {
+        self.readable.iter().map(|s| s.1).sum()
+    }
+
+    pub fn writable_len(&self) -> usize {
+        self.writable.iter().map(|s| s.1).sum()
+    }
+
+    /// Reads from the device-readable buffers at `off`; returns the bytes read.
+    pub fn read(&self, mem: &GuestMemoryMmap, off: usize, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        for_segments(&self.readable, off, buf.len(), |addr, pos, n| {
+            if mem.read_slice(&mut buf[pos..pos + n], addr).is_err() {
+                return false;
+            }
+            done = pos + n;
+            true
+        });
+        done
+    }
+
+    /// Writes to the device-writable buffers at `off`; returns the bytes written.
+    pub fn write(&self, mem: &GuestMemoryMmap, off: usize, data: &[u8]) -> usize {
+        let mut done = 0;
+        for_segments(&self.writable, off, data.len(), |addr, pos, n| {
+            if mem.write_slice(&data[pos..pos + n], addr).is_err() {
+                return false;
+            }
+            done = pos + n;
+            true
+        });
+        done
+    }
+}
+
+/// Calls `f(guest address, position in the caller's buffer, length)` for each piece of the
+/// byte range [off, off + len) of a scatter list, in order, until `f` returns false.
+fn for_segments(
+    segs: &[(GuestAddress, usize)],
+    mut off: usize,
+    len: usize,
+    mut f: impl FnMut(GuestAddress, usize, usize) -> bool,
+) {
+    let mut pos = 0;
+    for &(addr, slen) in segs {
+        if pos >= len {
+            break;
+        }
+        if off >= slen {
+            off -= slen;
+            continue;
+        }
+        let n = (slen - off).min(len - pos);
+        if !f(addr.unchecked_add(off as u64), pos, n) {
+            return;
+        }
+        pos += n;
+        off = 0;
+    }
+}
+
+/// An I/O message waiting on its stream.
+#[derive(Debug)]
+struct IoMsg {
+    chain: Chain,
+    /// Data bytes: after the header (tx), before the status (rx).
+    payload: usize,
+    /// When it was taken from the virtqueue.
+    arrived: Instant,
+}
+
+/// The stream's clock: the device has consumed (produced) `bytes` since `epoch`.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    epoch: Instant,
+    bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    /// I/O messages completed with OK after consuming (producing) their data.
+    pub msgs: u64,
+    /// Data bytes consumed (tx) or produced (rx); no header or status bytes.
+    pub bytes: u64,
+    /// Messages returned unprocessed by RELEASE (or a vring stop).
+    pub flushed: u64,
+    /// Messages completed with BAD_MSG.
+    pub bad: u64,
+}
+
+struct StreamInner {
+    ctl: StreamCtl,
+    pending: VecDeque<IoMsg>,
+    clock: Option<Clock>,
+    phase: f64,
+    stats: Stats,
+    /// `stats` at the last PREPARE: RELEASE logs what this run did.
+    run_start: Stats,
+    quit: bool,
+}
+
+struct Stream {
+    id: u32,
+    inner: Mutex<StreamInner>,
+    cv: Condvar,
+}
+
+/// State shared by the backend and its stream workers.
+pub struct Shared {
+    pub cfg: Config,
+    opts: Options,
+    streams: Vec<Stream>,
+    jacks: Mutex<Vec<bool>>,
+    vrings: OnceLock<Vec<Vring>>,
+    mem: RwLock<Option<GM>>,
+    event_idx: AtomicBool,
+    control: Arc<Control>,
+    /// Serialises the routing of tx (rx) messages between the epoll thread and the poller.
+    io_lock: [Mutex<()>; 2],
+    quit: AtomicBool,
+}
+
+impl Shared {
+    fn memory(&self) -> Option<vm_memory::GuestMemoryLoadGuard<GuestMemoryMmap>> {
+        self.mem.read().unwrap().as_ref().map(|m| m.memory())
+    }
+
+    fn vring(&self, q: usize) -> Option<&Vring> {
+        self.vrings.get().and_then(|v| v.get(q))
+    }
+
+    /// Puts a chain on the used ring and notifies the driver if it wants it.
+    fn push_used(&self, q: usize, head: u16, len: u32) {
+        let Some(vring) = self.vring(q) else { return };
+        if let Err(e) = vring.add_used(head, len) {
+            warn!("queue {q}: add_used({head}, {len}) failed: {e:?}");
+            return;
+        }
+        if vring.needs_notification().unwrap_or(true) {
+            if let Err(e) = vring.signal_used_queue() {
+                warn!("queue {q}: signal failed: {e}");
+            }
+        }
+    }
+
+    /// Pops every available chain of queue `q`.
+    fn pop_all(&self, q: usize) -> Vec<Chain> {
+        let (Some(vring), Some(mem)) = (self.vring(q), self.memory()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut state = vring.get_mut();
+        let queue = state.get_queue_mut();
+        while let Some(dc) = queue.pop_descriptor_chain(mem.clone()) {
+            out.push(Chain::new(dc));
+        }
+        out
+    }
+
+    /// Writes a response into a chain's device-writable buffers and puts the chain on the
+    /// used ring, as a fault (if any) says: drop it, shorten it, lie about its used length,
+    /// or push it late. Status and latency faults are applied by the caller.
+    fn respond(self: &Arc<Self>, q: usize, chain: &Chain, resp: &[u8], fault: Option<FaultKind>) {
+        let Some(mem) = self.memory() else { return };
+        let n = match fault {
+            Some(FaultKind::Short(n)) => resp.len().min(n as usize),
+            _ => resp.len(),
+        };
+        let written = chain.write(&mem, 0, &resp[..n]) as u32;
+        let used = match fault {
+            Some(FaultKind::UsedLen(u)) => u,
+            _ => written,
+        };
+        match fault {
+            Some(FaultKind::Drop) => {
+                info!("queue {q}: head {} dropped (never completed)", chain.head)
+            }
+            Some(FaultKind::Delay(ms)) => {
+                let (me, head) = (self.clone(), chain.head);
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(ms));
+                    me.push_used(q, head, used);
+                });
+            }
+            _ => self.push_used(q, chain.head, used),
+        }
+    }
+
+    /// Completes an I/O message: for rx, `data` goes before the status. The used length
+    /// counts the data and the status, never the header. Faults on `stream` apply.
+    fn complete_io(
+        self: &Arc<Self>,
+        q: usize,
+        stream: Option<u32>,
+        chain: &Chain,
+        status: u32,
+        data: &[u8],
+    ) {
+        let fault = stream.and_then(|sid| self.control.take(Target::Io, None, Some(sid)));
+        let (status, latency) = match fault {
+            Some(FaultKind::Status(s)) => (s, 0),
+            Some(FaultKind::Latency(l)) => (status, l),
+            _ => (status, 0),
+        };
+        let mut resp = Vec::with_capacity(data.len() + STATUS_SIZE);
+        if chain.writable_len() >= data.len() + STATUS_SIZE {
+            resp.extend_from_slice(data);
+        }
+        resp.extend_from_slice(&encode_pcm_status(status, latency));
+        if chain.writable_len() < STATUS_SIZE {
+            resp.clear();
+        }
+        self.respond(q, chain, &resp, fault);
+    }
+
+    fn queue_of(&self, stream_id: u32) -> usize {
+        if self.cfg.direction(stream_id) == D_OUTPUT {
+            QUEUE_TX
+        } else {
+            QUEUE_RX
+        }
+    }
+
+    /// Completes a message whose time has come: consumes (tx) or fills (rx) its data.
+    fn finish_io(self: &Arc<Self>, st: &Stream, g: &mut StreamInner, msg: IoMsg) {
+        let q = self.queue_of(st.id);
+        if q == QUEUE_RX {
+            let mut data = vec![0u8; msg.payload];
+            if let Some(p) = g.ctl.params {
+                audio::fill(
+                    &p,
+                    self.opts.capture_freq,
+                    self.opts.capture_amp,
+                    &mut g.phase,
+                    &mut data,
+                );
+            }
+            self.complete_io(q, Some(st.id), &msg.chain, S_OK, &data);
+        } else {
+            self.complete_io(q, Some(st.id), &msg.chain, S_OK, &[]);
+        }
+        g.stats.msgs += 1;
+        g.stats.bytes += msg.payload as u64;
+    }
+
+    /// Returns every pending message of a stream with OK and no data (RELEASE).
+    fn flush(self: &Arc<Self>, st: &Stream, g: &mut StreamInner) {
+        let q = self.queue_of(st.id);
+        while let Some(msg) = g.pending.pop_front() {
+            self.complete_io(q, Some(st.id), &msg.chain, S_OK, &[]);
+            g.stats.flushed += 1;
+        }
+        g.clock = None;
+    }
+
+    /// Handles one control request: the reply, the request code, and the stream of a PCM
+    /// request.
+    fn handle_ctl(self: &Arc<Self>, req: &[u8], resp_cap: usize) -> (CtlReply, u32, Option<u32>) {
+        match parse_ctl(req) {
+            CtlRequest::Query {
+                code,
+                start_id,
+                count,
+                size,
+            } => {
+                let jacks = self.jacks.lock().unwrap().clone();
+                let r = answer_query(&self.cfg, &jacks, code, start_id, count, size, resp_cap);
+                info!(
+                    "ctl: {} start {start_id} count {count} size {size} -> {}",
+                    code_name(code),
+                    status_name(r.status)
+                );
+                (r, code, None)
+            }
+            CtlRequest::Pcm { stream_id, op } => {
+                let status = self.pcm_command(stream_id, &op);
+                let extra = match op {
+                    PcmOp::SetParams(p) => format!(
+                        " (buffer {} period {} ch {} fmt {} rate {} feat {:#x})",
+                        p.buffer_bytes, p.period_bytes, p.channels, p.format, p.rate, p.features
+                    ),
+                    _ => String::new(),
+                };
+                info!(
+                    "ctl: {} stream {stream_id}{extra} -> {}",
+                    op.name(),
+                    status_name(status)
+                );
+                (CtlReply::status(status), op_code(&op), Some(stream_id))
+            }
+            CtlRequest::Other { code } => {
+                info!("ctl: {} ({code:#x}) -> NOT_SUPP", code_name(code));
+                (CtlReply::status(S_NOT_SUPP), code, None)
+            }
+            CtlRequest::Short { code, len } => {
+                warn!(
+                    "ctl: {} ({code:#x}) too short ({len} bytes) -> BAD_MSG",
+                    code_name(code)
+                );
+                (CtlReply::status(S_BAD_MSG), code, None)
+            }
+        }
+    }
+
+    fn pcm_command(self: &Arc<Self>, stream_id: u32, op: &PcmOp) -> u32 {
+        let Some(st) = self.streams.get(stream_id as usize) else {
+            return S_BAD_MSG;
+        };
+        let mut g = st.inner.lock().unwrap();
+        let before = g.ctl.state;
+        match g.ctl.apply(op) {
+            Err(status) => {
+                if status == S_BAD_MSG && next_state(before, op).is_none() {
+                    warn!(
+                        "stream {stream_id}: {} invalid in state {before:?}",
+                        op.name()
+                    );
+                }
+                status
+            }
+            Ok(state) => {
+                match state {
+                    PcmState::Running | PcmState::Stopped => g.clock = None,
+                    PcmState::Prepared => g.run_start = g.stats,
+                    PcmState::Released => {
+                        self.flush(st, &mut g);
+                        let (s, r) = (g.stats, g.run_start);
+                        info!(
+                            "stream {stream_id}: released; since PREPARE {} msgs, {} data bytes, {} flushed, {} bad",
+                            s.msgs - r.msgs,
+                            s.bytes - r.bytes,
+                            s.flushed - r.flushed,
+                            s.bad - r.bad
+                        );
+                    }
+                    _ => {}
+                }
+                st.cv.notify_all();
+                S_OK
+            }
+        }
+    }
+
+    fn process_ctl(self: &Arc<Self>) {
+        let chains = self.pop_all(QUEUE_CTL);
+        let Some(mem) = self.memory() else { return };
+        for c in chains {
+            let mut req = vec![0u8; c.readable_len().min(MAX_CTL_REQUEST)];
+            let n = c.read(&mem, 0, &mut req);
+            req.truncate(n);
+            let (reply, code, stream) = self.handle_ctl(&req, c.writable_len());
+            let fault = self.control.take(Target::Ctl, Some(code), stream);
+            let mut bytes = reply.to_bytes();
+            if let Some(FaultKind::Status(s)) = fault {
+                bytes[0..4].copy_from_slice(&s.to_le_bytes());
+            }
+            self.respond(QUEUE_CTL, &c, &bytes, fault);
+            if let (Some(sid), S_OK) = (stream, reply.status) {
+                self.control.pcm_command_done(code, sid);
+            }
+        }
+    }
+
+    fn process_io(self: &Arc<Self>, q: usize) {
+        let _routing = self.io_lock[q - QUEUE_TX].lock().unwrap();
+        let chains = self.pop_all(q);
+        let Some(mem) = self.memory() else { return };
+        let want_dir = if q == QUEUE_TX { D_OUTPUT } else { D_INPUT };
+        for c in chains {
+            let mut hdr = [0u8; XFER_SIZE];
+            let got = c.read(&mem, 0, &mut hdr);
+            let sid = u32::from_le_bytes(hdr);
+            let payload = if q == QUEUE_TX {
+                c.readable_len().saturating_sub(XFER_SIZE)
+            } else {
+                c.writable_len().saturating_sub(STATUS_SIZE)
+            };
+            let why = if got != XFER_SIZE {
+                Some(format!("header of {got} bytes"))
+            } else if c.writable_len() < STATUS_SIZE {
+                Some(format!("{} device-writable bytes", c.writable_len()))
+            } else if sid >= self.cfg.streams {
+                Some(format!("stream {sid} out of range"))
+            } else if self.cfg.direction(sid) != want_dir {
+                Some(format!("stream {sid} has the other direction"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                warn!("queue {q}: bad I/O message ({why}) -> BAD_MSG");
+                if let Some(st) = self.streams.get(sid as usize) {
+                    st.inner.lock().unwrap().stats.bad += 1;
+                }
+                self.complete_io(q, None, &c, S_BAD_MSG, &[]);
+                continue;
+            }
+            let st = &self.streams[sid as usize];
+            let mut g = st.inner.lock().unwrap();
+            if !g.ctl.accepts_io() {
+                warn!(
+                    "stream {sid}: I/O message in state {:?} -> BAD_MSG",
+                    g.ctl.state
+                );
+                g.stats.bad += 1;
+                drop(g);
+                self.complete_io(q, None, &c, S_BAD_MSG, &[]);
+                continue;
+            }
+            debug!("stream {sid}: queued msg head {} payload {payload}", c.head);
+            g.pending.push_back(IoMsg {
+                chain: c,
+                payload,
+                arrived: Instant::now(),
+            });
+            st.cv.notify_all();
+        }
+    }
+
+    /// Forgets the I/O messages of the streams on queue `q` (the vring is being stopped:
+    /// they must not be completed any more), or resets every stream (`q` = control queue).
+    fn stop_queue(&self, q: usize) {
+        for st in &self.streams {
+            let mut g = st.inner.lock().unwrap();
+            if q == QUEUE_CTL {
+                g.ctl = StreamCtl::new(self.cfg.direction(st.id), self.cfg.pcm_features);
+            }
+            if q == QUEUE_CTL || self.queue_of(st.id) == q {
+                g.stats.flushed += g.pending.len() as u64;
+                g.pending.clear();
+                g.clock = None;
+            }
+            st.cv.notify_all();
+        }
+    }
+
+    pub fn set_jack(&self, id: u32, connected: bool) {
+        if let Some(j) = self.jacks.lock().unwrap().get_mut(id as usize) {
+            *j = connected;
+        }
+    }
+
+    /// Sends one event on the event queue, in a buffer the driver made available.
+    pub fn send_event(self: &Arc<Self>, code: u32, data: u32) -> Result<String, String> {
+        let vring = self
+            .vring(QUEUE_EVENT)
+            .ok_or("the driver has not started the queues")?;
+        let mem = self.memory().ok_or("no guest memory")?;
+        let chain = {
+            let mut state = vring.get_mut();
+            state
+                .get_queue_mut()
+                .pop_descriptor_chain(mem.clone())
+                .map(Chain::new)
+        };
+        let chain = chain.ok_or("no event buffer available")?;
+        let written = chain.write(&mem, 0, &encode_event(code, data));
+        self.push_used(QUEUE_EVENT, chain.head, written as u32);
+        info!("event {code:#x} data {data} sent ({written} bytes)");
+        Ok(format!("event {code:#x} data {data} sent"))
+    }
+
+    /// One line per stream and jack, for the `stats` command.
+    pub fn stats_text(&self) -> String {
+        let mut out = Vec::new();
+        for st in &self.streams {
+            let g = st.inner.lock().unwrap();
+            let s = g.stats;
+            let p = g.ctl.params.map_or(String::new(), |p| {
+                format!(
+                    " rate {} format {} channels {} buffer {} period {}",
+                    p.rate_hz(),
+                    p.format,
+                    p.channels,
+                    p.buffer_bytes,
+                    p.period_bytes
+                )
+            });
+            out.push(format!(
+                "stream {} {} {:?}{p} msgs {} bytes {} flushed {} bad {} pending {}",
+                st.id,
+                if g.ctl.direction == D_OUTPUT {
+                    "output"
+                } else {
+                    "input"
+                },
+                g.ctl.state,
+                s.msgs,
+                s.bytes,
+                s.flushed,
+                s.bad,
+                g.pending.len()
+            ));
+        }
+        for (i, c) in self.jacks.lock().unwrap().iter().enumerate() {
+            out.push(format!(
+                "jack {i} {}",
+                if *c { "connected" } else { "disconnected" }
+            ));
+        }
+        out.join("\n")
+    }
+}
+
+fn op_code(op: &PcmOp) -> u32 {
+    match op {
+        PcmOp::SetParams(_) => R_PCM_SET_PARAMS,
+        PcmOp::Prepare => R_PCM_PREPARE,
+        PcmOp::Release => R_PCM_RELEASE,
+        PcmOp::Start => R_PCM_START,
+        PcmOp::Stop => R_PCM_STOP,
+    }
+}
+
+fn bytes_to_duration(bytes: u64, bytes_per_sec: u64) -> Duration {
+    let ns = u128::from(bytes) * 1_000_000_000 / u128::from(bytes_per_sec.max(1));
+    Duration::from_nanos(ns.min(u128::from(u64::MAX)) as u64)
+}
+
+/// A stream's clock thread. While the stream runs, the message at the head of its queue is
+/// completed once the stream's clock has advanced by its payload: the clock starts at START
+/// (or when the first message arrives after the queue ran dry) and runs at
+/// rate x frame size bytes per second. STOP freezes it; the pending messages stay queued.
+fn worker(shared: Arc<Shared>, sid: usize) {
+    let st = &shared.streams[sid];
+    let mut g = st.inner.lock().unwrap();
+    loop {
+        if g.quit {
+            return;
+        }
+        if g.ctl.state != PcmState::Running || g.pending.is_empty() {
+            g = st.cv.wait(g).unwrap();
+            continue;
+        }
+        let bps = g.ctl.params.map(|p| p.bytes_per_sec()).unwrap_or(1);
+        let now = Instant::now();
+        let (arrived, payload) = (g.pending[0].arrived, g.pending[0].payload as u64);
+        let clock = g.clock.get_or_insert(Clock {
+            epoch: now,
+            bytes: 0,
+        });
+        if arrived > clock.epoch + bytes_to_duration(clock.bytes, bps) {
+            // The device ran dry before this message came: restart the clock at its arrival.
+            *clock = Clock {
+                epoch: arrived,
+                bytes: 0,
+            };
+        }
+        let deadline = clock.epoch + bytes_to_duration(clock.bytes + payload, bps);
+        if now < deadline {
+            g = st.cv.wait_timeout(g, deadline - now).unwrap().0;
+            continue;
+        }
+        clock.bytes += payload;
+        let msg = g.pending.pop_front().unwrap();
+        shared.finish_io(st, &mut g, msg);
+    }
+}
+
+/// Polls tx and rx for the streams that selected VIRTIO_SND_PCM_F_MSG_POLLING (their driver
+/// does not kick those queues).
+fn poller(shared: Arc<Shared>) {
+    let period = Duration::from_micros(shared.opts.poll_us.max(100));
+    while !shared.quit.load(Ordering::Relaxed) {
+        std::thread::sleep(period);
+        for q in [QUEUE_TX, QUEUE_RX] {
+            let polled = shared.streams.iter().any(|st| {
+                let g = st.inner.lock().unwrap();
+                shared.queue_of(st.id) == q
+                    && g.ctl.accepts_io()
+                    && g.ctl
+                        .params
+                        .is_some_and(|p| p.features & (1 << PCM_F_MSG_POLLING) != 0)
+            });
+            if polled {
+                shared.process_io(q);
+            }
+        }
+    }
+}
+
+pub struct VsndBackend {
+    pub shared: Arc<Shared>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl VsndBackend {
+    pub fn new(cfg: Config, opts: Options, control: Arc<Control>) -> io::Result<Arc<Self>> {
+        let streams = (0..cfg.streams)
+            .map(|id| Stream {
+                id,
+                inner: Mutex::new(StreamInner {
+                    ctl: StreamCtl::new(cfg.direction(id), cfg.pcm_features),
+                    pending: VecDeque::new(),
+                    clock: None,
+                    phase: 0.0,
+                    stats: Stats::default(),
+                    run_start: Stats::default(),
+                    quit: false,
+                }),
+                cv: Condvar::new(),
+            })
+            .collect();
+        let jacks = Mutex::new(vec![true; cfg.jacks as usize]);
+        let shared = Arc::new(Shared {
+            cfg,
+            opts,
+            streams,
+            jacks,
+            vrings: OnceLock::new(),
+            mem: RwLock::new(None),
+            event_idx: AtomicBool::new(false),
+            control: control.clone(),
+            io_lock: [Mutex::new(()), Mutex::new(())],
+            quit: AtomicBool::new(false),
+        });
+        control.set_device(&shared);
+        let mut workers = Vec::new();
+        for sid in 0..shared.streams.len() {
+            let sh = shared.clone();
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("vsnd-stream{sid}"))
+                    .spawn(move || worker(sh, sid))?,
+            );
+        }
+        if shared.cfg.pcm_features & (1 << PCM_F_MSG_POLLING) != 0 {
+            let sh = shared.clone();
+            workers.push(
+                std::thread::Builder::new()
+                    .name("vsnd-poller".into())
+                    .spawn(move || poller(sh))?,
+            );
+        }
+        Ok(Arc::new(VsndBackend {
+            shared,
+            workers: Mutex::new(workers),
+        }))
+    }
+
+    /// Stops the stream workers; returns each stream's statistics.
+    pub fn shutdown(&self) -> Vec<Stats> {
+        self.shared.quit.store(true, Ordering::Relaxed);
+        for st in &self.shared.streams {
+            st.inner.lock().unwrap().quit = true;
+            st.cv.notify_all();
+        }
+        for w in self.workers.lock().unwrap().drain(..) {
+            let _ = w.join();
+        }
+        self.shared
+            .streams
+            .iter()
+            .map(|s| s.inner.lock().unwrap().stats)
+            .collect()
+    }
+}
+
+impl VhostUserBackend for VsndBackend {
+    type Bitmap = ();
+    type Vring = Vring;
+
+    fn num_queues(&self) -> usize {
+        NUM_QUEUES
+    }
+
+    fn max_queue_size(&self) -> usize {
+        1024
+    }
+
+    fn features(&self) -> u64 {
+        let mut f = 1 << VIRTIO_F_VERSION_1
+            | 1 << VIRTIO_RING_F_INDIRECT_DESC
+            | VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
+        if self.shared.opts.event_idx {
+            f |= 1 << VIRTIO_RING_F_EVENT_IDX;
+        }
+        f
+    }
+
+    fn acked_features(&self, features: u64) {
+        info!("vhost-user: features acked {features:#x}");
+    }
+
+    fn protocol_features(&self) -> VhostUserProtocolFeatures {
+        VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ
+    }
+
+    fn set_event_idx(&self, enabled: bool) {
+        self.shared.event_idx.store(enabled, Ordering::Relaxed);
+    }
+
+    fn get_config(&self, offset: u32, size: u32) -> Vec<u8> {
+        debug!("vhost-user: GET_CONFIG offset {offset} size {size}");
+        self.shared.cfg.read_config(offset, size)
+    }
+
+    fn update_memory(&self, mem: GM) -> io::Result<()> {
+        *self.shared.mem.write().unwrap() = Some(mem);
+        Ok(())
+    }
+
+    fn reset_device(&self) {
+        info!("vhost-user: device reset");
+        self.shared.stop_queue(QUEUE_CTL);
+    }
+
+    fn stop_vring(&self, queue_index: u32) -> io::Result<()> {
+        debug!("vhost-user: stop vring {queue_index}");
+        self.shared.stop_queue(queue_index as usize);
+        Ok(())
+    }
+
+    fn exit_event(&self, _thread_index: usize) -> Option<(EventConsumer, EventNotifier)> {
+        new_event_consumer_and_notifier(EventFlag::NONBLOCK).ok()
+    }
+
+    fn handle_event(
+        &self,
+        device_event: u16,
+        evset: EventSet,
+        vrings: &[Vring],
+        _thread_id: usize,
+    ) -> io::Result<()> {
+        if evset != EventSet::IN {
+            return Err(io::Error::other(format!("unexpected event set {evset:?}")));
+        }
+        let _ = self.shared.vrings.set(vrings.to_vec());
+        let q = device_event as usize;
+        if q == QUEUE_EVENT || q >= NUM_QUEUES {
+            // Event buffers stay available until there is an event to send.
+            return Ok(());
+        }
+        let vring = &vrings[q];
+        loop {
+            let event_idx = self.shared.event_idx.load(Ordering::Relaxed);
+            if event_idx {
+                let _ = vring.disable_notification();
+            }
+            match q {
+                QUEUE_CTL => self.shared.process_ctl(),
+                _ => self.shared.process_io(q),
+            }
+            if !event_idx || !vring.enable_notification().unwrap_or(false) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments() {
+        let segs = [
+            (GuestAddress(0x1000), 4),
+            (GuestAddress(0x2000), 8),
+            (GuestAddress(0x3000), 8),
+        ];
+        let mut got = Vec::new();
+        for_segments(&segs, 2, 12, |a, pos, n| {
+            got.push((a.0, pos, n));
+            true
+        });
+        assert_eq!(got, [(0x1002, 0, 2), (0x2000, 2, 8), (0x3000, 10, 2)]);
+        got.clear();
+        for_segments(&segs, 12, 100, |a, pos, n| {
+            got.push((a.0, pos, n));
+            true
+        });
+        assert_eq!(got, [(0x3000, 0, 8)]);
+    }
+
+    #[test]
+    fn chain_read_write() {
+        let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x10000)]).unwrap();
+        let c = Chain {
+            head: 0,
+            readable: vec![(GuestAddress(0x100), 3), (GuestAddress(0x200), 5)],
+            writable: vec![(GuestAddress(0x300), 2), (GuestAddress(0x400), 10)],
+        };
+        mem.write_slice(&[1, 2, 3], GuestAddress(0x100)).unwrap();
+        mem.write_slice(&[4, 5, 6, 7, 8], GuestAddress(0x200))
+            .unwrap();
+        let mut b = [0u8; 4];
+        assert_eq!(c.read(&mem, 1, &mut b), 4);
+        assert_eq!(b, [2, 3, 4, 5]);
+        let mut b = [0u8; 10];
+        assert_eq!(c.read(&mem, 0, &mut b), 8);
+        assert_eq!(c.write(&mem, 0, &[9; 12]), 12);
+        assert_eq!(c.write(&mem, 10, &[7; 5]), 2);
+        let mut w = [0u8; 10];
+        mem.read_slice(&mut w, GuestAddress(0x400)).unwrap();
+        assert_eq!(w, [9, 9, 9, 9, 9, 9, 9, 9, 7, 7]);
+        assert_eq!((c.readable_len(), c.writable_len()), (8, 12));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(bytes_to_duration(192000, 192000), Duration::from_secs(1));
+        assert_eq!(bytes_to_duration(1920, 192000), Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+//! vsnd-device: a vhost-user virtio-snd device for the bench's tests. See README.md.
+
+mod audio;
+mod card;
+mod control;
+mod device;
+mod proto;
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use log::{error, info, LevelFilter};
+use vhost_user_backend::VhostUserDaemon;
+use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
+
+use card::{Config, Layout};
+use device::{Options, VsndBackend};
+
+const USAGE: &str = "\
+usage: vsnd-device --socket PATH [options]
+       vsnd-device ctl CONTROL-SOCKET COMMAND...   (send one test-control command)
+  --socket PATH        vhost-user socket to listen on (QEMU: -chardev socket,path=PATH)
+  --jacks N            config space: jacks (default 0)
+  --streams N          config space: PCM streams (default 2; may be 0)
+  --chmaps N           config space: channel maps (default 0)
+  --layout L           stream directions: alternate (0 out, 1 in, 2 out, ...; default) or
+                       split (QEMU's virtio-sound-pci: first half out, second half in)
+  --capture-freq HZ    capture sine frequency (default 1000; 0 = silence)
+  --capture-amp A      capture sine amplitude, 0..1 of full scale (default 0.5)
+  --no-event-idx       do not offer VIRTIO_RING_F_EVENT_IDX
+  --pcm-features LIST  PCM features offered in PCM_INFO, comma-separated: xruns
+                       (EVT_XRUNS: the xrun command's events), polling (MSG_POLLING: the
+                       device polls tx/rx every --poll-us, default 1000, for streams that
+                       selected it); default none
+  --persist            serve one connection after another (default: exit after the first)
+  --control PATH       test-control socket (faults, events, stats; `ctl PATH help`)
+  --exec COMMAND       run a test-control command at start, e.g. --exec 'fault ctl-drop on
+                       START count 1' (repeatable)
+  -v, --verbose        debug log (each I/O message)
+  -q, --quiet          warnings and errors only
+Streams are stereo (channels 1..2), formats U8 S16 S32 FLOAT, rates 8000..192000.
+";
+
+struct Args {
+    socket: String,
+    cfg: Config,
+    opts: Options,
+    persist: bool,
+    level: LevelFilter,
+    control: Option<String>,
+    exec: Vec<String>,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        socket: String::new(),
+        cfg: Config {
+            jacks: 0,
+            streams: 2,
+            chmaps: 0,
+            layout: Layout::Alternate,
+            pcm_features: 0,
+        },
+        opts: Options {
+            capture_freq: 1000.0,
+            capture_amp: 0.5,
+            event_idx: true,
+            poll_us: 1000,
+        },
+        persist: false,
+        level: LevelFilter::Info,
+        control: None,
+        exec: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
+            v.parse().map_err(|_| format!("{name}: bad value '{v}'"))
+        }
+        match arg.as_str() {
+            "--socket" => a.socket = val(arg)?,
+            "--jacks" => a.cfg.jacks = num(arg, val(arg)?)?,
+            "--streams" => a.cfg.streams = num(arg, val(arg)?)?,
+            "--chmaps" => a.cfg.chmaps = num(arg, val(arg)?)?,
+            "--layout" => {
+                a.cfg.layout = match val(arg)?.as_str() {
+                    "alternate" => Layout::Alternate,
+                    "split" => Layout::Split,
+                    v => return Err(format!("--layout: '{v}' is neither alternate nor split")),
+                }
+            }
+            "--capture-freq" => a.opts.capture_freq = num(arg, val(arg)?)?,
+            "--capture-amp" => a.opts.capture_amp = num(arg, val(arg)?)?,
+            "--no-event-idx" => a.opts.event_idx = false,
+            "--pcm-features" => {
+                for f in val(arg)?.split(',') {
+                    a.cfg.pcm_features |= match f {
+                        "polling" => 1 << proto::PCM_F_MSG_POLLING,
+                        "xruns" => 1 << proto::PCM_F_EVT_XRUNS,
+                        "none" => 0,
+                        _ => return Err(format!("--pcm-features: '{f}' is not polling or xruns")),
+                    }
+                }
+            }
+            "--poll-us" => a.opts.poll_us = num(arg, val(arg)?)?,
+            "--persist" => a.persist = true,
+            "--control" => a.control = Some(val(arg)?),
+            "--exec" => a.exec.push(val(arg)?),
+            "-v" | "--verbose" => a.level = LevelFilter::Debug,
+            "-q" | "--quiet" => a.level = LevelFilter::Warn,
+            "-h" | "--help" => return Err(String::new()),
+            _ => return Err(format!("unknown argument '{arg}'")),
+        }
+    }
+    if a.socket.is_empty() {
+        return Err("--socket is required".into());
+    }
+    if a.cfg.streams > 64 || a.cfg.jacks > 64 || a.cfg.chmaps > 64 {
+        return Err("at most 64 streams, jacks and channel maps".into());
+    }
+    if !(0.0..=1.0).contains(&a.opts.capture_amp) || a.opts.capture_freq < 0.0 {
+        return Err("--capture-amp wants 0..1, --capture-freq >= 0".into());
+    }
+    Ok(a)
+}
+
+/// Log lines on stderr: seconds since start, level, message.
+struct Logger;
+static START: OnceLock<Instant> = OnceLock::new();
+
+impl log::Log for Logger {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record) {
+        if self.enabled(r.metadata()) {
+            let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+            eprintln!("[{t:9.3}] {:5} {}", r.level(), r.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("ctl") {
+        if argv.len() < 3 {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+        return match control::client(&argv[1], &argv[2..].join(" ")) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("vsnd-device ctl: {}: {e}", argv[1]);
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let args = match parse_args(&argv) {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprint!("vsnd-device: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    START.get_or_init(Instant::now);
+    log::set_logger(&Logger).expect("logger");
+    log::set_max_level(args.level);
+    let c = &args.cfg;
+    info!(
+        "vsnd-device {}: socket {}, jacks {} streams {} chmaps {}, layout {:?}",
+        env!("CARGO_PKG_VERSION"),
+        args.socket,
+        c.jacks,
+        c.streams,
+        c.chmaps,
+        c.layout
+    );
+    let ctl = control::Control::new();
+    for cmd in &args.exec {
+        match ctl.execute(cmd) {
+            Ok(s) => info!("exec '{cmd}': ok {s}"),
+            Err(e) => {
+                error!("exec '{cmd}': {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(path) = &args.control {
+        if let Err(e) = control::serve(ctl.clone(), std::path::Path::new(path)) {
+            error!("control socket {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        info!("control socket {path}");
+    }
+    loop {
+        let backend = match VsndBackend::new(args.cfg.clone(), args.opts.clone(), ctl.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                error!("cannot start stream threads: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
+        let mut daemon = match VhostUserDaemon::new("vsnd-device".into(), backend.clone(), mem) {
+            Ok(d) => d,
+            Err(e) => {
+                error!("cannot create the vhost-user daemon: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        info!("listening on {}", args.socket);
+        let result = daemon.serve(&args.socket);
+        let stats = backend.shutdown();
+        for (sid, s) in stats.iter().enumerate() {
+            info!(
+                "stream {sid} ({}): {} msgs, {} data bytes, {} flushed, {} bad",
+                if c.direction(sid as u32) == proto::D_OUTPUT {
+                    "output"
+                } else {
+                    "input"
+                },
+                s.msgs,
+                s.bytes,
+                s.flushed,
+                s.bad
+            );
+        }
+        match result {
+            Ok(()) => info!("frontend disconnected"),
+            Err(e) => {
+                error!("vhost-user connection failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        if !args.persist {
+            if let Some(path) = &args.control {
+                let _ = std::fs::remove_file(path);
+            }
+            return ExitCode::SUCCESS;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Args, String> {
+        parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn cli() {
+        let a = parse("--socket s").unwrap();
+        assert_eq!((a.cfg.jacks, a.cfg.streams, a.cfg.chmaps), (0, 2, 0));
+        let a =
+            parse("--socket s --jacks 1 --streams 0 --chmaps 3 --layout split --persist").unwrap();
+        assert_eq!(
+            (a.cfg.jacks, a.cfg.streams, a.cfg.chmaps, a.cfg.layout),
+            (1, 0, 3, Layout::Split)
+        );
+        assert!(a.persist);
+        assert!(parse("--jacks 1").is_err());
+        assert!(parse("--socket s --streams").is_err());
+        assert!(parse("--socket s --streams x").is_err());
+        assert!(parse("--socket s --bogus").is_err());
+        assert_eq!(parse("-h").err().unwrap(), "");
+    }
+}

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Wire format of the virtio-snd device (virtio 1.3, "Sound Device"; the same values as the
+//! kernel's `include/uapi/linux/virtio_snd.h`). Everything is little endian; the structs are
+//! encoded and decoded by hand, so that no unsafe code is needed.
+
+pub const QUEUE_CTL: usize = 0;
+pub const QUEUE_EVENT: usize = 1;
+pub const QUEUE_TX: usize = 2;
+pub const QUEUE_RX: usize = 3;
+pub const NUM_QUEUES: usize = 4;
+
+// Request codes.
+pub const R_JACK_INFO: u32 = 1;
+pub const R_JACK_REMAP: u32 = 2;
+pub const R_PCM_INFO: u32 = 0x0100;
+pub const R_PCM_SET_PARAMS: u32 = 0x0101;
+pub const R_PCM_PREPARE: u32 = 0x0102;
+pub const R_PCM_RELEASE: u32 = 0x0103;
+pub const R_PCM_START: u32 = 0x0104;
+pub const R_PCM_STOP: u32 = 0x0105;
+pub const R_CHMAP_INFO: u32 = 0x0200;
+
+// Event codes.
+pub const EVT_JACK_CONNECTED: u32 = 0x1000;
+pub const EVT_JACK_DISCONNECTED: u32 = 0x1001;
+pub const EVT_PCM_PERIOD_ELAPSED: u32 = 0x1100;
+pub const EVT_PCM_XRUN: u32 = 0x1101;
+pub const EVT_CTL_NOTIFY: u32 = 0x1200;
+
+// Status codes.
+pub const S_OK: u32 = 0x8000;
+pub const S_BAD_MSG: u32 = 0x8001;
+pub const S_NOT_SUPP: u32 = 0x8002;
+pub const S_IO_ERR: u32 = 0x8003;
+
+// Sizes of the wire structs.
+pub const HDR_SIZE: usize = 4; // virtio_snd_hdr
+pub const QUERY_INFO_SIZE: usize = 16; // virtio_snd_query_info
+pub const PCM_HDR_SIZE: usize = 8; // virtio_snd_pcm_hdr
+pub const SET_PARAMS_SIZE: usize = 24; // virtio_snd_pcm_set_params
+pub const PCM_INFO_SIZE: usize = 32; // virtio_snd_pcm_info
+pub const JACK_INFO_SIZE: usize = 24; // virtio_snd_jack_info
+pub const CHMAP_INFO_SIZE: usize = 24; // virtio_snd_chmap_info
+pub const XFER_SIZE: usize = 4; // virtio_snd_pcm_xfer
+pub const STATUS_SIZE: usize = 8; // virtio_snd_pcm_status
+pub const EVENT_SIZE: usize = 8; // virtio_snd_event
+pub const CONFIG_SIZE: usize = 16; // virtio_snd_config (with `controls`)
+
+// Directions.
+pub const D_OUTPUT: u8 = 0;
+pub const D_INPUT: u8 = 1;
+
+// Sample formats (VIRTIO_SND_PCM_FMT_*) this device offers.
+pub const FMT_U8: u8 = 4;
+pub const FMT_S16: u8 = 5;
+pub const FMT_S32: u8 = 17;
+pub const FMT_FLOAT: u8 = 19;
+pub const SUPPORTED_FORMATS: u64 = 1 << FMT_U8 | 1 << FMT_S16 | 1 << FMT_S32 | 1 << FMT_FLOAT;
+
+/// Frame rates by VIRTIO_SND_PCM_RATE_* index.
+pub const RATES_HZ: [u32; 14] = [
+    5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000, 64000, 88200, 96000, 176400, 192000,
+    384000,
+];
+/// 8000 (index 1) ... 192000 (index 12).
+pub const SUPPORTED_RATES: u64 = ((1 << 13) - 1) & !1;
+
+// PCM stream features (VIRTIO_SND_PCM_F_*) this device can offer; SHMEM_HOST (0),
+// SHMEM_GUEST (1) and EVT_SHMEM_PERIODS (3) it never offers.
+#[cfg(test)]
+pub const PCM_F_SHMEM_HOST: u32 = 0;
+pub const PCM_F_MSG_POLLING: u32 = 2;
+pub const PCM_F_EVT_XRUNS: u32 = 4;
+
+pub const CHANNELS_MIN: u8 = 1;
+pub const CHANNELS_MAX: u8 = 2;
+
+// Channel positions.
+pub const CHMAP_FL: u8 = 3;
+pub const CHMAP_FR: u8 = 4;
+
+/// Bytes of one sample of a supported format.
+pub fn sample_bytes(format: u8) -> Option<u32> {
+    match format {
+        FMT_U8 => Some(1),
+        FMT_S16 => Some(2),
+        FMT_S32 | FMT_FLOAT => Some(4),
+        _ => None,
+    }
+}
+
+pub fn rate_hz(rate: u8) -> Option<u32> {
+    RATES_HZ.get(rate as usize).copied()
+}
+
+pub fn status_name(status: u32) -> &'static str {
+    match status {
+        S_OK => "OK",
+        S_BAD_MSG => "BAD_MSG",
+        S_NOT_SUPP => "NOT_SUPP",
+        S_IO_ERR => "IO_ERR",
+        _ => "?",
+    }
+}
+
+pub fn code_name(code: u32) -> &'static str {
+    match code {
+        R_JACK_INFO => "JACK_INFO",
+        R_JACK_REMAP => "JACK_REMAP",
+        R_PCM_INFO => "PCM_INFO",
+        R_PCM_SET_PARAMS => "PCM_SET_PARAMS",
+        R_PCM_PREPARE => "PCM_PREPARE",
+        R_PCM_RELEASE => "PCM_RELEASE",
+        R_PCM_START => "PCM_START",
+        R_PCM_STOP => "PCM_STOP",
+        R_CHMAP_INFO => "CHMAP_INFO",
+        0x0300..=0x0306 => "CTL_*",
+        _ => "unknown",
+    }
+}
+
+pub fn le32(buf: &[u8], off: usize) -> Option<u32> {
+    let b = buf.get(off..off + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// virtio_snd_pcm_set_params, without its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub buffer_bytes: u32,
+    pub period_bytes: u32,
+    pub features: u32,
+    pub channels: u8,
+    pub format: u8,
+    pub rate: u8,
+}
+
+impl Params {
+    /// Bytes of one frame. Only for validated parameters.
+    pub fn frame_bytes(&self) -> u32 {
+        sample_bytes(self.format).unwrap_or(1) * u32::from(self.channels)
+    }
+
+    pub fn rate_hz(&self) -> u32 {
+        rate_hz(self.rate).unwrap_or(48000)
+    }
+
+    pub fn bytes_per_sec(&self) -> u64 {
+        u64::from(self.frame_bytes()) * u64::from(self.rate_hz())
+    }
+
+    /// Encodes a whole SET_PARAMS request (used by the tests).
+    #[cfg(test)]
+    pub fn encode_request(&self, stream_id: u32) -> Vec<u8> {
+        let mut v = Vec::with_capacity(SET_PARAMS_SIZE);
+        v.extend_from_slice(&R_PCM_SET_PARAMS.to_le_bytes());
+        v.extend_from_slice(&stream_id.to_le_bytes());
+        v.extend_from_slice(&self.buffer_bytes.to_le_bytes());
+        v.extend_from_slice(&self.period_bytes.to_le_bytes());
+        v.extend_from_slice(&self.features.to_le_bytes());
+        v.extend_from_slice(&[self.channels, self.format, self.rate, 0]);
+        v
+    }
+}
+
+/// One PCM command on a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PcmOp {
+    SetParams(Params),
+    Prepare,
+    Release,
+    Start,
+    Stop,
+}
+
+impl PcmOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PcmOp::SetParams(_) => "SET_PARAMS",
+            PcmOp::Prepare => "PREPARE",
+            PcmOp::Release => "RELEASE",
+            PcmOp::Start => "START",
+            PcmOp::Stop => "STOP",
+        }
+    }
+}
+
+/// A decoded control request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtlRequest {
+    /// JACK_INFO, PCM_INFO or CHMAP_INFO.
+    Query {
+        code: u32,
+        start_id: u32,
+        count: u32,
+        size: u32,
+    },
+    Pcm {
+        stream_id: u32,
+        op: PcmOp,
+    },
+    /// A known request this device does not implement (JACK_REMAP, CTL_*) or an unknown one.
+    Other {
+        code: u32,
+    },
+    /// Shorter than its code needs (code 0 if not even the header is there).
+    Short {
+        code: u32,
+        len: usize,
+    },
+}
+
+/// Decodes the device-readable part of a control message.
+pub fn parse_ctl(buf: &[u8]) -> CtlRequest {
+    let Some(code) = le32(buf, 0) else {
+        return CtlRequest::Short {
+            code: 0,
+            len: buf.len(),
+        };
+    };
+    let short = CtlRequest::Short {
+        code,
+        len: buf.len(),
+    };
+    match code {
+        R_JACK_INFO | R_PCM_INFO | R_CHMAP_INFO => {
+            if buf.len() < QUERY_INFO_SIZE {
+                return short;
+            }
+            CtlRequest::Query {
+                code,
+                start_id: le32(buf, 4).unwrap(),
+                count: le32(buf, 8).unwrap(),
+                size: le32(buf, 12).unwrap(),
+            }
+        }
+        R_PCM_SET_PARAMS => {
+            if buf.len() < SET_PARAMS_SIZE {
+                return short;
+            }
+            CtlRequest::Pcm {
+                stream_id: le32(buf, 4).unwrap(),
+                op: PcmOp::SetParams(Params {
+                    buffer_bytes: le32(buf, 8).unwrap(),
+                    period_bytes: le32(buf, 12).unwrap(),
+                    features: le32(buf, 16).unwrap(),
+                    channels: buf[20],
+                    format: buf[21],
+                    rate: buf[22],
+                }),
+            }
+        }
+        R_PCM_PREPARE | R_PCM_RELEASE | R_PCM_START | R_PCM_STOP => {
+            if buf.len() < PCM_HDR_SIZE {
+                return short;
+            }
+            let op = match code {
+                R_PCM_PREPARE => PcmOp::Prepare,
+                R_PCM_RELEASE => PcmOp::Release,
+                R_PCM_START => PcmOp::Start,
+                _ => PcmOp::Stop,
+            };
+            CtlRequest::Pcm {
+                stream_id: le32(buf, 4).unwrap(),
+                op,
+            }
+        }
+        _ => CtlRequest::Other { code },
+    }
+}
+
+/// A control response: the status header and the payload that follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtlReply {
+    pub status: u32,
+    pub payload: Vec<u8>,
+}
+
+impl CtlReply {
+    pub fn status(status: u32) -> Self {
+        CtlReply {
+            status,
+            payload: Vec::new(),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(HDR_SIZE + self.payload.len());
+        v.extend_from_slice(&self.status.to_le_bytes());
+        v.extend_from_slice(&self.payload);
+        v
+    }
+}
+
+/// virtio_snd_pcm_info.
+pub fn encode_pcm_info(direction: u8, features: u32) -> [u8; PCM_INFO_SIZE] {
+    let mut b = [0u8; PCM_INFO_SIZE];
+    // hda_fn_nid 0
+    b[4..8].copy_from_slice(&features.to_le_bytes());
+    b[8..16].copy_from_slice(&SUPPORTED_FORMATS.to_le_bytes());
+    b[16..24].copy_from_slice(&SUPPORTED_RATES.to_le_bytes());
+    b[24] = direction;
+    b[25] = CHANNELS_MIN;
+    b[26] = CHANNELS_MAX;
+    b
+}
+
+/// virtio_snd_jack_info: a line-out (output) or line-in (input) jack.
+pub fn encode_jack_info(direction: u8, connected: bool) -> [u8; JACK_INFO_SIZE] {
+    let mut b = [0u8; JACK_INFO_SIZE];
+    // hda_fn_nid 0, features 0. HDA pin default configuration (HDA spec 7.3.3.31): jack
+    // (31:30 = 0), external rear (29:24 = 0x01), line out (23:20 = 0) or line in (8), 1/8"
+    // connector (19:16 = 1), green (15:12 = 4) or blue (3), association 1, sequence 0.
+    let (device, colour) = if direction == D_OUTPUT {
+        (0x0u32, 0x4u32)
+    } else {
+        (0x8, 0x3)
+    };
+    let defconf = (0x01 << 24) | (device << 20) | (0x1 << 16) | (colour << 12) | (0x1 << 4);
+    // HDA pin capabilities: presence detect (bit 2), output (bit 4) or input (bit 5).
+    let caps: u32 = (1 << 2)
+        | if direction == D_OUTPUT {
+            1 << 4
+        } else {
+            1 << 5
+        };
+    b[8..12].copy_from_slice(&defconf.to_le_bytes());
+    b[12..16].copy_from_slice(&caps.to_le_bytes());
+    b[16] = connected as u8;
+    b
+}
+
+/// virtio_snd_chmap_info: stereo FL FR.
+pub fn encode_chmap_info(direction: u8) -> [u8; CHMAP_INFO_SIZE] {
+    let mut b = [0u8; CHMAP_INFO_SIZE];
+    b[4] = direction;
+    b[5] = 2;
+    b[6] = CHMAP_FL;
+    b[7] = CHMAP_FR;
+    b
+}
+
+/// virtio_snd_pcm_status.
+pub fn encode_pcm_status(status: u32, latency_bytes: u32) -> [u8; STATUS_SIZE] {
+    let mut b = [0u8; STATUS_SIZE];
+    b[0..4].copy_from_slice(&status.to_le_bytes());
+    b[4..8].copy_from_slice(&latency_bytes.to_le_bytes());
+    b
+}
+
+/// virtio_snd_event.
+pub fn encode_event(code: u32, data: u32) -> [u8; EVENT_SIZE] {
+    let mut b = [0u8; EVENT_SIZE];
+    b[0..4].copy_from_slice(&code.to_le_bytes());
+    b[4..8].copy_from_slice(&data.to_le_bytes());
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcm_hdr(code: u32, sid: u32) -> Vec<u8> {
+        let mut v = code.to_le_bytes().to_vec();
+        v.extend_from_slice(&sid.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn parse_query() {
+        let mut b = R_PCM_INFO.to_le_bytes().to_vec();
+        for x in [1u32, 2, 32] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        assert_eq!(
+            parse_ctl(&b),
+            CtlRequest::Query {
+                code: R_PCM_INFO,
+                start_id: 1,
+                count: 2,
+                size: 32
+            }
+        );
+        assert_eq!(
+            parse_ctl(&b[..12]),
+            CtlRequest::Short {
+                code: R_PCM_INFO,
+                len: 12
+            }
+        );
+    }
+
+    #[test]
+    fn parse_set_params_roundtrip() {
+        let p = Params {
+            buffer_bytes: 19200,
+            period_bytes: 4800,
+            features: 0,
+            channels: 2,
+            format: FMT_S16,
+            rate: 7,
+        };
+        assert_eq!(
+            parse_ctl(&p.encode_request(3)),
+            CtlRequest::Pcm {
+                stream_id: 3,
+                op: PcmOp::SetParams(p)
+            }
+        );
+        assert_eq!(p.bytes_per_sec(), 192000);
+        let short = &p.encode_request(3)[..20];
+        assert_eq!(
+            parse_ctl(short),
+            CtlRequest::Short {
+                code: R_PCM_SET_PARAMS,
+                len: 20
+            }
+        );
+    }
+
+    #[test]
+    fn parse_pcm_ops() {
+        assert_eq!(
+            parse_ctl(&pcm_hdr(R_PCM_START, 1)),
+            CtlRequest::Pcm {
+                stream_id: 1,
+                op: PcmOp::Start
+            }
+        );
+        assert_eq!(
+            parse_ctl(&pcm_hdr(R_PCM_STOP, 0)),
+            CtlRequest::Pcm {
+                stream_id: 0,
+                op: PcmOp::Stop
+            }
+        );
+        assert_eq!(
+            parse_ctl(&pcm_hdr(R_PCM_PREPARE, 0)),
+            CtlRequest::Pcm {
+                stream_id: 0,
+                op: PcmOp::Prepare
+            }
+        );
+        assert_eq!(
+            parse_ctl(&pcm_hdr(R_PCM_RELEASE, 9)),
+            CtlRequest::Pcm {
+                stream_id: 9,
+                op: PcmOp::Release
+            }
+        );
+        assert_eq!(
+            parse_ctl(&pcm_hdr(R_PCM_START, 1)[..6]),
+            CtlRequest::Short {
+                code: R_PCM_START,
+                len: 6
+            }
+        );
+        assert_eq!(parse_ctl(&[1, 0]), CtlRequest::Short { code: 0, len: 2 });
+        assert_eq!(
+            parse_ctl(&0x0300u32.to_le_bytes()),
+            CtlRequest::Other { code: 0x300 }
+        );
+    }
+
+    #[test]
+    fn info_layouts() {
+        let i = encode_pcm_info(D_INPUT, 1 << PCM_F_EVT_XRUNS);
+        assert_eq!(i[4..8], [16, 0, 0, 0]);
+        assert_eq!(
+            u64::from_le_bytes(i[8..16].try_into().unwrap()),
+            SUPPORTED_FORMATS
+        );
+        assert_eq!(i[24..27], [D_INPUT, 1, 2]);
+        assert_eq!(i[27..], [0; 5]);
+        // 8000 .. 192000: bits 1 to 12.
+        assert_eq!(SUPPORTED_RATES, 0x1ffe);
+        assert_eq!(RATES_HZ[1], 8000);
+        assert_eq!(RATES_HZ[12], 192000);
+        assert_eq!(encode_jack_info(D_OUTPUT, true)[16], 1);
+        assert_eq!(
+            encode_chmap_info(D_OUTPUT)[4..8],
+            [0, 2, CHMAP_FL, CHMAP_FR]
+        );
+        assert_eq!(
+            CtlReply::status(S_BAD_MSG).to_bytes(),
+            0x8001u32.to_le_bytes()
+        );
+    }
+}

@@ -45,6 +45,10 @@ virtio::module_virtio_driver! {
             default: 1000,
             description: "Shortest period, in us (1..=pcm_period_ms_max*1000)",
         },
+        defer_kicks: u32 {
+            default: 1,
+            description: "1: announce new periods only when the device holds half a buffer or less (fewer kicks); 0: at once",
+        },
         pcm_period_ms_max: u32 {
             default: 80,
             description: "Longest period, in ms (1..=pcm_buffer_ms)",

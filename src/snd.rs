@@ -73,6 +73,9 @@ pub(crate) struct VirtioSnd {
     config: Config,
     limits: Limits,
     timeout_ms: u32,
+    /// Playback periods written by the application wait for the next completion to be
+    /// announced, unless the device could starve (module parameter `defer_kicks`).
+    defer_kicks: bool,
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
     #[pin]
@@ -132,6 +135,14 @@ impl virtio::Driver for VirtioSnd {
 
     fn probe(dev: &virtio::Device<device::Core<'_>>) -> Result<Arc<Self>> {
         let (timeout_ms, limits) = parameters(dev.as_ref())?;
+        let defer_kicks = match *crate::module_parameters::defer_kicks.value() {
+            0 => false,
+            1 => true,
+            _ => {
+                dev_err!(dev.as_ref(), "defer_kicks must be 0 or 1\n");
+                return Err(EINVAL);
+            }
+        };
         let config = read_config(dev)?;
         let queues = dev.find_vqs::<Self, _, { wire::QUEUE_COUNT }>([
             c"virtsnd-ctl",
@@ -147,6 +158,7 @@ impl virtio::Driver for VirtioSnd {
                 config,
                 limits,
                 timeout_ms,
+                defer_kicks,
                 streams: SetOnce::new(),
                 registered <- new_mutex!(Registered { card: None }),
             }? Error),

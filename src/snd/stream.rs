@@ -91,6 +91,15 @@ pub(super) fn split_tag(tag: u32) -> (u32, Option<usize>) {
     (id, slot)
 }
 
+/// When [`Stream::fill`] notifies the device.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kick {
+    /// Announce everything queued (start).
+    Now,
+    /// Only if the device could otherwise starve (`ring::must_kick`).
+    IfNeeded,
+}
+
 /// State of the sleeping (control) side of a stream.
 struct Ctl {
     params: Option<PcmSetParams>,
@@ -109,6 +118,8 @@ struct Io {
     periods: Periods,
     /// The device was told to run (START sent, no STOP since).
     running: bool,
+    /// Periods queued but not announced to the device yet (see `ring::must_kick`).
+    unkicked: u64,
     latency_bytes: u32,
     /// Trigger messages, reused; a queued one is busy.
     triggers: KVec<Arc<Msg>>,
@@ -160,6 +171,7 @@ impl Stream {
                         free: KVec::new(),
                         periods: Periods::default(),
                         running: false,
+                        unkicked: 0,
                         latency_bytes: 0,
                         triggers,
                         xruns: 0,
@@ -196,6 +208,10 @@ impl Stream {
 
     /// Sends one stream request and waits for the answer; updates the device state.
     fn request_locked(&self, snd: &VirtioSnd, ctl: &Ctl, r: Request) -> Result {
+        if matches!(r, Request::Stop | Request::Release) {
+            // The device gives back at RELEASE only the messages that it knows of.
+            self.kick_pending(snd, &mut self.io.lock())?;
+        }
         let bytes = match r {
             Request::SetParams => match ctl.params {
                 Some(p) => {
@@ -268,6 +284,7 @@ impl Stream {
         io.free = free;
         io.periods = Periods::default();
         io.running = false;
+        io.unkicked = 0;
         io.latency_bytes = 0;
         Ok(())
     }
@@ -392,6 +409,7 @@ impl Stream {
         }
         io.periods = Periods::default();
         io.running = false;
+        io.unkicked = 0;
         io.latency_bytes = 0;
         Ok(())
     }
@@ -433,9 +451,13 @@ impl Stream {
         )?;
         if start {
             io.running = true;
-            self.fill(snd, &mut io, substream)?;
+            if let Err(e) = self.fill(snd, &mut io, substream, Kick::Now) {
+                io.running = false;
+                return Err(e);
+            }
         } else {
             io.running = false;
+            self.kick_pending(snd, &mut io)?;
         }
         let mut q = snd.queues.lock();
         q.add(wire::QUEUE_CONTROL, msg)?;
@@ -459,13 +481,27 @@ impl Stream {
     pub(super) fn ack(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
         let mut io = self.io.lock();
         if io.running && !self.is_capture() {
-            self.fill(snd, &mut io, substream)?;
+            let kick = if snd.defer_kicks {
+                Kick::IfNeeded
+            } else {
+                Kick::Now
+            };
+            self.fill(snd, &mut io, substream, kick)?;
         }
         Ok(())
     }
 
-    /// Queues every period that may go to the device now, and notifies it.
-    fn fill(&self, snd: &VirtioSnd, io: &mut Io, substream: &Substream<'_>) -> Result {
+    /// Announces the periods queued but not announced yet.
+    fn kick_pending(&self, snd: &VirtioSnd, io: &mut Io) -> Result {
+        if io.unkicked > 0 {
+            io.unkicked = 0;
+            snd.queues.lock().kick(self.queue_index())?;
+        }
+        Ok(())
+    }
+
+    /// Queues every period that may go to the device now, and notifies it as `kick` says.
+    fn fill(&self, snd: &VirtioSnd, io: &mut Io, substream: &Substream<'_>, kick: Kick) -> Result {
         let (Some(geo), Some(buffer)) = (io.geo, io.buffer.clone()) else {
             return Ok(());
         };
@@ -480,9 +516,6 @@ impl Stream {
             let draining = substream.state() == AlsaState::Draining;
             (io.periods.playback_ready(&geo, written, draining), written)
         };
-        if n == 0 {
-            return Ok(());
-        }
         let mut q = snd.queues.lock();
         for _ in 0..n {
             let Some(slot) = io.free.pop() else {
@@ -514,8 +547,16 @@ impl Stream {
                 return Err(e);
             }
             io.periods.queue(1);
+            io.unkicked += 1;
         }
-        q.kick(self.queue_index())?;
+        // The device may have picked up unannounced periods by itself (it reads the whole
+        // available ring when it runs): never count more pending than in flight.
+        io.unkicked = io.unkicked.min(io.periods.in_flight());
+        let announced = io.periods.in_flight() - io.unkicked;
+        if kick == Kick::Now && io.unkicked > 0 || ring::must_kick(&geo, announced, io.unkicked) {
+            io.unkicked = 0;
+            q.kick(self.queue_index())?;
+        }
         Ok(())
     }
 
@@ -586,7 +627,12 @@ impl Stream {
             if !io.running {
                 return false;
             }
-            if let Err(e) = self.fill(snd, &mut io, s) {
+            let kick = if snd.defer_kicks {
+                Kick::IfNeeded
+            } else {
+                Kick::Now
+            };
+            if let Err(e) = self.fill(snd, &mut io, s, kick) {
                 dev_dbg!(
                     snd.dev.as_ref(),
                     "stream {}: refill failed: {:?}\n",

@@ -121,6 +121,17 @@ pub(crate) fn appl_ahead(queued_pos: u64, appl_ptr: u64, boundary: u64, buffer_f
     }
 }
 
+/// Whether periods queued but not yet announced to the device must be announced (kicked)
+/// now.
+///
+/// A kick is a VM exit. While the device still knows of more than half the ring that it
+/// has not completed, new periods can wait: the next completion raises an interrupt, and the
+/// completion path looks again. Once the device knows of half the ring or less, everything
+/// pending is announced with one kick, so the device always holds at least half a buffer.
+pub(crate) fn must_kick(geo: &Geometry, announced: u64, pending: u64) -> bool {
+    pending > 0 && announced * 2 <= u64::from(geo.periods)
+}
+
 /// The period accounting of a running stream.
 ///
 /// `queued` periods were handed to the device since the stream was prepared, and
@@ -238,6 +249,18 @@ mod tests {
         assert_eq!(frames_between(990, 10, 1000), 20);
         assert_eq!(frames_between(5, 5, 1000), 0);
         assert_eq!(frames_between(5, 5, 0), 0);
+    }
+
+    #[test]
+    fn kicks_wait_while_the_device_has_work() {
+        let g = geo(); // 4 periods
+        assert!(!must_kick(&g, 0, 0));
+        assert!(must_kick(&g, 0, 1));
+        assert!(must_kick(&g, 2, 2));
+        assert!(!must_kick(&g, 3, 1));
+        let two = Geometry::new(4, 1024, 2048).unwrap();
+        assert!(must_kick(&two, 1, 1));
+        assert!(!must_kick(&two, 2, 0));
     }
 
     #[test]

@@ -1,0 +1,48 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# One benchmark workload (scripts/bench.sh boots the guest once per workload and driver):
+#   bench.driver=c|rs  bench.workload=play|capture|duplex|tiny  bench.period=FRAMES
+#   bench.secs=N (default 2)
+# 48 kHz S16 stereo, buffer = 4 periods. Prints one line
+#   BENCH-RESULT rc=.. xruns=.. busy_jiffies=.. total_jiffies=.. irqs=.. secs=..
+# where irqs counts the virtio interrupts the guest took (all vectors of the sound device).
+. /tests/lib.sh
+
+P=${BENCH_PERIOD:-480}
+SECS=${BENCH_SECS:-2}
+if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
+wait_for_card 5 || exit 1
+sleep 0.5
+
+cpu() { awk '/^cpu /{b=$2+$3+$4+$7+$8; t=b+$5+$6; print b, t}' /proc/stat; }
+irqs() {
+	# The sound device's vectors: the virtio device that the driver bound.
+	dev=$(basename "$(readlink -f /sys/class/sound/card0/device)")
+	awk -v d="$dev" '$0 ~ d {for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i} END {print s + 0}' /proc/interrupts
+}
+A="-D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=$P --buffer-size=$((4 * P)) -d $SECS"
+set -- $(cpu)
+b0=$1 t0=$2
+i0=$(irqs)
+case ${BENCH_WORKLOAD:-play} in
+play) aplay $A /dev/zero >/tmp/out 2>&1; rc=$? ;;
+capture) arecord $A /dev/null >/tmp/out 2>&1; rc=$? ;;
+duplex)
+	arecord $A /dev/null >/tmp/out.c 2>&1 &
+	pid=$!
+	aplay $A /dev/zero >/tmp/out 2>&1
+	rc=$?
+	wait $pid || rc=1
+	cat /tmp/out.c >>/tmp/out
+	;;
+tiny) pcm-client tiny hw:0,0 8 "$SECS" >/tmp/out 2>&1; rc=$? ;;
+esac
+i1=$(irqs)
+set -- $(cpu)
+xruns=$(grep -c -i 'underrun\|overrun' /tmp/out)
+tx=$(sed -n 's/.*xruns=\([0-9]*\).*/\1/p' /tmp/out)
+[ -n "$tx" ] && xruns=$((xruns + tx))
+tail -3 /tmp/out | sed 's/^/# /'
+echo "BENCH-RESULT rc=$rc xruns=$xruns busy_jiffies=$(($1 - b0)) total_jiffies=$(($2 - t0)) irqs=$((i1 - i0)) secs=$SECS"
+exit 0

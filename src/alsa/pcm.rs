@@ -21,7 +21,6 @@ use core::{
     },
 };
 use kernel::{
-    alloc::AllocError,
     error::{
         from_result,
         to_result,
@@ -117,13 +116,6 @@ impl DmaBuffer {
             }? Error),
             GFP_KERNEL,
         )
-        .map_err(|e| {
-            if e == ENOMEM {
-                Error::from(AllocError)
-            } else {
-                e
-            }
-        })
     }
 }
 

@@ -442,6 +442,8 @@ impl Stream {
             .find(|m| !m.is_queued())
             .cloned()
             .ok_or(EBUSY)?;
+        // A fresh completion, so that `wait_triggers` waits for this answer.
+        msg.rearm();
         msg.set_request(
             &PcmHdr {
                 code: r.code(),

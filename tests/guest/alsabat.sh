@@ -12,11 +12,12 @@
 # the pass rate. Every configuration uses its own frequency, so that audio left over from
 # another run cannot pass for the right answer. alsabat supports U8, S16_LE, S24_3LE and S32_LE, not FLOAT; 96 kHz is
 # tested with S32_LE (FLOAT playback is checked by duration in pcm.sh).
-# bench.driver=c runs it against the C driver.
+# bench.driver=c runs it against the C driver; bench.rsparams=K=V,K=V passes module
+# parameters to the Rust driver.
 . /tests/lib.sh
 
 TRIES=${BENCH_TRIES:-2}
-if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
+if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver $(echo "${BENCH_RSPARAMS:-}" | tr , " "); fi
 wait_for_card 5 || exit 1
 dmesg_mark alsabat
 cd /tmp || exit 1

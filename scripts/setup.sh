@@ -17,7 +17,7 @@ HOST_PACKAGES=(
 	rustc-web rust-web-src
 	"libclang1-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "llvm-$LLVM_VERSION"
 	busybox-static alsa-utils pulseaudio pulseaudio-utils libasound2-dev
-	sox
+	sox dkms gnuplot-nox
 )
 
 apt_sources() {

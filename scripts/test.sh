@@ -76,6 +76,16 @@ else
 	printf 'FAIL vsnd-device cargo test\n'
 fi
 
+step "test: install paths (make modules_install, DKMS; scripts/test-install.sh)"
+"$BENCH_ROOT/scripts/test-install.sh" >"$RESULTS/install.log" 2>&1
+rc=$?
+grep -E '^(PASS|FAIL) |^    ' "$RESULTS/install.log"
+ok=$(grep -c '^PASS ' "$RESULTS/install.log")
+bad=$(grep -c '^FAIL ' "$RESULTS/install.log")
+((rc == 0 || bad > 0)) || { tail -20 "$RESULTS/install.log"; bad=1; printf 'FAIL test-install.sh exited with %s\n' "$rc"; }
+PASS=$((PASS + ok))
+FAIL=$((FAIL + bad))
+
 # Guest runs: NAME | run-guest.sh options | guest script. A run whose name ends in "@c"
 # runs the same script against the reference C driver (bench.driver=c): its results go to
 # the comparison table ($RESULTS/comparison.txt), not to the totals.

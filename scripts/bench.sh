@@ -6,7 +6,8 @@
 # (QEMU trace virtio_queue_notify), device-to-driver interrupts (QEMU trace virtio_notify,
 # and /proc/interrupts in the guest), guest CPU (busy jiffies from /proc/stat), xruns, and
 # whether the stream ended without error. Prints a table with the ratios ours/C and saves it
-# in $BENCH_CACHE/bench/latest-BACKEND[-timerUS].txt. This is a benchmark, not a test: it never fails on a
+# in $BENCH_CACHE/bench/latest-BACKEND[-timerUS].txt, with a chart of the ratios next to it
+# (.png, scripts/bench-chart.sh). This is a benchmark, not a test: it never fails on a
 # number.
 #
 # usage: scripts/bench.sh [--backend none|pa] [--timer-period US] [--quick]
@@ -81,3 +82,9 @@ done
 echo "cpu = busy jiffies (HZ=$(grep -o 'CONFIG_HZ=[0-9]*' "$KDIR_DEFAULT/.config" | cut -d= -f2)) per second of audio, both vCPUs" >>"$table"
 step "bench: table in $table"
 cat "$table"
+# The ratios as a chart next to the table (a benchmark: a missing chart is no failure).
+if chart=$("$BENCH_ROOT/scripts/bench-chart.sh" "$table"); then
+	step "bench: chart in $chart"
+else
+	step "bench: no chart (scripts/bench-chart.sh failed)"
+fi

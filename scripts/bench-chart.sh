@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Renders a table of scripts/bench.sh as a PNG chart (gnuplot): per workload, the ratios
+# Rust / C of kicks, interrupts and guest CPU, as bars from 1 (same as the C driver) on a
+# log scale: a bar going down means the Rust driver needs less. Workloads where the C
+# driver's stream failed are marked "C failed" and drawn pale (their ratios mean nothing).
+#
+# usage: scripts/bench-chart.sh [TABLE.txt [OUT.png]]
+#   TABLE.txt   a table of scripts/bench.sh (default: every $BENCH_CACHE/bench/latest-*.txt)
+#   OUT.png     default: TABLE.png next to the table
+# Prints the path of each PNG it wrote.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+command -v gnuplot >/dev/null || die "gnuplot not found (apt-get install gnuplot-nox; scripts/setup.sh does)"
+
+render() {
+	local table=$1 out=$2 data title sub
+	[[ -f $table ]] || die "no table $table"
+	data=$(mktemp)
+	# Rows: index, "workload period", kicks, irq, cpu ratios ("NaN" if none), C ok (1/0).
+	# Data columns (whitespace-separated, "|" included): 1 workload, 2 period, 3 |,
+	# 4-6 kicks C R ratio, 7 |, 8-10 irq, 11 |, 12-14 cpu, 15 |, 16-17 xruns, 18 |, 19-20 ok.
+	awk '
+		$3 == "|" && $2 ~ /^[0-9]+$/ {
+			r[1] = $6; r[2] = $10; r[3] = $14
+			for (i = 1; i <= 3; i++) if (r[i] !~ /^[0-9.]+$/) r[i] = "NaN"
+			printf "%d\t\"%s %s%s%s\"\t%s\t%s\t%s\t%d\n", n++, $1, $2,
+				($19 == "yes" ? "" : "\\n(C failed)"), ($20 == "yes" ? "" : "\\n(Rust failed)"),
+				r[1], r[2], r[3], ($19 == "yes")
+		}' "$table" >"$data"
+	[[ -s $data ]] || { rm -f "$data"; die "$table has no table rows"; }
+	title=$(head -n1 "$table" | sed 's/"/\\"/g')
+	sub=$(sed -n 2p "$table" | sed 's/"/\\"/g')
+	# Y range: 0.1 .. 300 at least, wide enough for every ratio (a ratio of 0 sits on the floor).
+	range=$(awk -F '\t' '
+		BEGIN { lo = 0.1; hi = 300 }
+		{ for (i = 3; i <= 5; i++) if ($i != "NaN") {
+			if ($i > 0 && $i / 2 < lo) lo = $i / 2
+			if ($i * 2 > hi) hi = $i * 2 } }
+		END { printf "%g:%g", lo, hi }' "$data")
+	gnuplot <<EOF
+set terminal pngcairo size 1400,700 font "sans,11"
+set output "$out"
+set title "$title\n{/*0.85 $sub}"
+set datafile separator "\t"
+set datafile missing "NaN"
+set logscale y
+set yrange [$range]
+set ytics ("0.01" 0.01, "0.02" 0.02, "0.05" 0.05, "0.1" 0.1, "0.25" 0.25, "0.5" 0.5, "1" 1, "2" 2, "5" 5, "10" 10, "30" 30, "100" 100, "300" 300)
+set ylabel "Rust / C (log scale; < 1: Rust needs less)"
+set grid ytics lc rgb "#dddddd"
+set xrange [-0.6:$(($(wc -l <"$data") - 1)).6]
+set xtics nomirror font ",10"
+set key top left opaque box
+set bmargin 4.5
+set label "grey: the C driver's stream failed, so the ratios of that workload mean nothing" at graph 0.5, graph 0.97 center font ",9" front
+fmt(v) = v < 10 ? sprintf("%.2f", v) : sprintf("%.0f", v)
+set style fill solid 0.9 border -1
+YMIN = ${range%%:*}
+f(v) = v < YMIN ? YMIN : v
+lo(v) = v < 1 ? f(v) : 1
+ly(v) = v >= 1 ? v * 1.12 : v <= YMIN ? YMIN * 1.25 : v / 1.12
+hi(v) = v < 1 ? 1 : v
+pale(ok, c) = ok > 0.5 ? c : 0xcccccc
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "black" lw 1.5 front
+set arrow from graph 0, first 0.5 to graph 1, first 0.5 nohead lc rgb "#2a9d3a" dt 2 lw 1.2 front
+set label "0.5x" at graph 0.995, first 0.54 right tc rgb "#2a9d3a" font ",9" front
+w = 0.26
+plot "$data" using (\$1 - w):(f(\$3)):(\$1 - 1.5 * w):(\$1 - 0.5 * w):(lo(\$3)):(hi(\$3)):(pale(\$6, 0x1f77b4)):xtic(2) \
+		with boxxyerror lc rgb variable title "kicks", \
+	"" using (\$1):(f(\$4)):(\$1 - 0.5 * w):(\$1 + 0.5 * w):(lo(\$4)):(hi(\$4)):(pale(\$6, 0xff7f0e)) \
+		with boxxyerror lc rgb variable title "interrupts", \
+	"" using (\$1 + w):(f(\$5)):(\$1 + 0.5 * w):(\$1 + 1.5 * w):(lo(\$5)):(hi(\$5)):(pale(\$6, 0x9467bd)) \
+		with boxxyerror lc rgb variable title "guest CPU", \
+	"" using (\$1 - w):(ly(\$3)):(fmt(\$3)) with labels font ",8" notitle, \
+	"" using (\$1):(ly(\$4)):(fmt(\$4)) with labels font ",8" notitle, \
+	"" using (\$1 + w):(ly(\$5)):(fmt(\$5)) with labels font ",8" notitle
+EOF
+	rm -f "$data"
+	echo "$out"
+}
+
+if (($# == 0)); then
+	found=0
+	for t in "$BENCH_CACHE"/bench/latest-*.txt; do
+		[[ -f $t ]] || continue
+		render "$t" "${t%.txt}.png"
+		found=1
+	done
+	((found)) || die "no $BENCH_CACHE/bench/latest-*.txt (run scripts/bench.sh)"
+else
+	render "$1" "${2:-${1%.txt}.png}"
+fi

@@ -16,6 +16,7 @@ mod snd;
 mod spec;
 mod sync;
 mod sys;
+mod timer;
 mod virtio;
 
 virtio::module_virtio_driver! {
@@ -48,6 +49,10 @@ virtio::module_virtio_driver! {
         defer_kicks: u32 {
             default: 0,
             description: "1: announce new periods only when the device holds half a buffer or less (fewer kicks, more glitches on QEMU); 0: at once",
+        },
+        poll: u32 {
+            default: 0,
+            description: "0: the device interrupts for every used period; 1: no interrupts while a stream runs, a timer polls at the period rate",
         },
         pcm_period_ms_max: u32 {
             default: 80,

@@ -22,6 +22,10 @@ use crate::{
             Event, //
         },
     },
+    sync::{
+        new_spinlock_irq,
+        SpinLockIrq, //
+    },
     virtio::{
         self,
         message::Message,
@@ -33,6 +37,10 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{
+            ordering,
+            Atomic, //
+        },
         Arc,
         Mutex,
         SetOnce, //
@@ -59,6 +67,32 @@ virtio::virtio_device_table!(
     [(virtio::DeviceId::new(wire::VIRTIO_ID_SOUND), ())]
 );
 
+/// How the completions of a running stream reach the driver (module parameter `poll`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Completions {
+    /// The device interrupts for every used buffer.
+    Interrupts,
+    /// Device interrupts are suppressed while the stream runs; a timer harvests the used
+    /// ring at the period rate.
+    Polling,
+}
+
+/// The running streams of the tx or rx queue, by how their completions arrive.
+///
+/// The device's used-buffer notifications for the queue are suppressed while at least one
+/// stream polls and none relies on interrupts.
+#[derive(Clone, Copy, Default)]
+struct QueueUsers {
+    polling: u32,
+    interrupts: u32,
+}
+
+impl QueueUsers {
+    fn suppressed(&self) -> bool {
+        self.polling > 0 && self.interrupts == 0
+    }
+}
+
 /// What [`VirtioSnd::start`] registers, and [`VirtioSnd::remove`] tears down.
 struct Registered {
     card: Option<Card>,
@@ -76,6 +110,13 @@ pub(crate) struct VirtioSnd {
     /// Playback periods written by the application wait for the next completion to be
     /// announced, unless the device could starve (module parameter `defer_kicks`).
     defer_kicks: bool,
+    /// How running streams take their completions (module parameter `poll`).
+    completions: Completions,
+    /// Users of the tx and rx queues (index `QUEUE_TX`, `QUEUE_RX` minus `QUEUE_TX`).
+    #[pin]
+    io_users: SpinLockIrq<[QueueUsers; 2]>,
+    /// Per queue: a context is taking used buffers off it (see [`VirtioSnd::harvest`]).
+    harvesting: [Atomic<bool>; wire::QUEUE_COUNT],
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
     #[pin]
@@ -143,6 +184,14 @@ impl virtio::Driver for VirtioSnd {
                 return Err(EINVAL);
             }
         };
+        let completions = match *crate::module_parameters::poll.value() {
+            0 => Completions::Interrupts,
+            1 => Completions::Polling,
+            _ => {
+                dev_err!(dev.as_ref(), "poll must be 0 or 1\n");
+                return Err(EINVAL);
+            }
+        };
         let config = read_config(dev)?;
         let queues = dev.find_vqs::<Self, _, { wire::QUEUE_COUNT }>([
             c"virtsnd-ctl",
@@ -159,6 +208,12 @@ impl virtio::Driver for VirtioSnd {
                 limits,
                 timeout_ms,
                 defer_kicks,
+                completions,
+                io_users <- new_spinlock_irq!(
+                    [QueueUsers::default(); 2],
+                    c"virtio_snd_rs:io_users"
+                ),
+                harvesting: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
                 streams: SetOnce::new(),
                 registered <- new_mutex!(Registered { card: None }),
             }? Error),
@@ -263,27 +318,83 @@ impl VirtioSnd {
     }
 
     /// Takes the used buffers of queue `index` one at a time, and hands each to `f` with
-    /// the queue unlocked (interrupt context).
-    fn drain_used(&self, index: usize, mut f: impl FnMut(Arc<Msg>, u32)) {
-        let _ = self.queues.lock().disable_cb(index);
+    /// the queue unlocked (interrupt context: the virtqueue callback or a poll timer).
+    ///
+    /// One context at a time harvests a queue, so that completions are handled in the
+    /// order the device used them; a context that finds the queue busy leaves it to the
+    /// other. Unless the queue's notifications are suppressed ([`QueueUsers`]), they are
+    /// enabled again on the way out, with no used buffer left behind.
+    fn harvest(&self, index: usize, mut f: impl FnMut(Arc<Msg>, u32)) {
+        let Some(busy) = self.harvesting.get(index) else {
+            return;
+        };
         loop {
-            let used = self.queues.lock().get_buf(index);
-            match used {
-                Some((msg, len)) => f(msg, len),
-                None => {
-                    let mut q = self.queues.lock();
-                    if q.enable_cb(index).unwrap_or(true) {
-                        break;
-                    }
-                    let _ = q.disable_cb(index);
-                }
+            if busy.xchg(true, ordering::Acquire) {
+                return;
+            }
+            let _ = self.queues.lock().disable_cb(index);
+            loop {
+                // A statement of its own: the queue lock must not be held while `f` runs.
+                let used = self.queues.lock().get_buf(index);
+                let Some((msg, len)) = used else {
+                    break;
+                };
+                f(msg, len);
+            }
+            busy.store(false, ordering::Release);
+            if self.suppressed(index) {
+                return;
+            }
+            // A buffer used after the last `get_buf`, whose notification found the queue
+            // busy, makes `enable_cb` fail: take it too.
+            if self.queues.lock().enable_cb(index).unwrap_or(true) {
+                return;
             }
         }
     }
 
+    /// Whether the device's notifications for queue `index` are suppressed.
+    fn suppressed(&self, index: usize) -> bool {
+        let users = self.io_users.lock();
+        index
+            .checked_sub(wire::QUEUE_TX)
+            .and_then(|i| users.get(i))
+            .is_some_and(QueueUsers::suppressed)
+    }
+
+    /// A stream on queue `index` starts (`running`) or stops running with `mode`:
+    /// suppresses or enables the queue's notifications accordingly.
+    fn set_queue_user(&self, index: usize, mode: Completions, running: bool) {
+        let mut users = self.io_users.lock();
+        let Some(u) = index
+            .checked_sub(wire::QUEUE_TX)
+            .and_then(|i| users.get_mut(i))
+        else {
+            return;
+        };
+        let count = match mode {
+            Completions::Polling => &mut u.polling,
+            Completions::Interrupts => &mut u.interrupts,
+        };
+        *count = if running {
+            count.saturating_add(1)
+        } else {
+            count.saturating_sub(1)
+        };
+        let suppress = u.suppressed();
+        let mut q = self.queues.lock();
+        // Buffers used meanwhile are taken by the next harvest: the stream's poll timer,
+        // or `drain_io` once nothing runs.
+        let _ = if suppress {
+            q.disable_cb(index)
+        } else {
+            q.enable_cb(index).map(|_| ())
+        };
+    }
+
     /// Completes used control messages (interrupt context).
     fn control_done(&self) {
-        self.drain_used(wire::QUEUE_CONTROL, |msg, len| {
+        self.harvest(wire::QUEUE_CONTROL, |msg, len| {
             if msg.tag() == ctl::CONTROL_TAG {
                 msg.complete(len);
                 return;
@@ -296,9 +407,10 @@ impl VirtioSnd {
         });
     }
 
-    /// Handles used period messages of the tx or rx queue (interrupt context).
+    /// Handles used period messages of the tx or rx queue (interrupt context: the
+    /// virtqueue callback or a stream's poll timer; or a stream waiting for its buffers).
     fn io_done(&self, index: usize) {
-        self.drain_used(index, |msg, len| {
+        self.harvest(index, |msg, len| {
             let (id, slot) = stream::split_tag(msg.tag());
             match (self.stream(id), slot) {
                 (Some(s), Some(slot)) => s.period_done(self, msg, slot, len),
@@ -312,7 +424,7 @@ impl VirtioSnd {
 
     /// Handles used event buffers and puts them back (interrupt context).
     fn events_done(&self) {
-        self.drain_used(wire::QUEUE_EVENT, |msg, len| {
+        self.harvest(wire::QUEUE_EVENT, |msg, len| {
             msg.complete(len);
             let mut raw = [0u8; wire::EVENT_SIZE];
             let n = msg.read_response(&mut raw);
@@ -331,5 +443,27 @@ impl VirtioSnd {
 
     fn handle_event(&self, event: Event) {
         dev_dbg!(self.dev.as_ref(), "event {:?}\n", event);
+        match event {
+            Event::PcmXrun(id) => match self.stream(id) {
+                Some(s) => s.xrun_event(self),
+                None => self.bad_event_id("xrun", id),
+            },
+            // Meant for shared-memory streams; for message streams it says that the
+            // device used a buffer: take it now (a polling stream would wait for its timer).
+            Event::PcmPeriodElapsed(id) => match self.stream(id) {
+                Some(s) => self.io_done(s.queue_index()),
+                None => self.bad_event_id("period", id),
+            },
+            Event::JackConnected(_) | Event::JackDisconnected(_) | Event::CtlNotify(_) => {}
+        }
+    }
+
+    fn bad_event_id(&self, what: &str, id: u32) {
+        dev_warn!(
+            self.dev.as_ref(),
+            "{} event for stream {}, which does not exist\n",
+            what,
+            id
+        );
     }
 }

@@ -194,7 +194,7 @@ impl PcmOps for PcmDevice {
     }
 
     fn trigger(this: &Self, substream: &Substream<'_>, cmd: TriggerCmd) -> Result {
-        this.stream(substream)?.trigger(&this.snd, substream, cmd)
+        Stream::trigger(this.stream(substream)?, &this.snd, substream, cmd)
     }
 
     fn sync_stop(this: &Self, substream: &Substream<'_>) -> Result {

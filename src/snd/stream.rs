@@ -12,14 +12,22 @@
 //! completion path look at `appl_ptr`), so the device never plays stale data. A device that
 //! runs dry while the stream runs is an underrun: the stream stops with an xrun (`EPIPE`).
 //!
-//! Locking order: ALSA's stream lock, then [`Stream::io`], then the device's queue lock.
-//! [`Stream::ctl`] (a mutex) is only taken in sleeping callbacks.
+//! Completions reach the stream in one of two ways ([`Completions`], module parameter
+//! `poll`). With interrupts, the device notifies every used buffer. With polling, the
+//! device's notifications for the queue are suppressed while the stream runs, and the
+//! stream's high-resolution timer harvests the used ring once per period: no interrupt at
+//! all in the steady state.
+//!
+//! Locking order: ALSA's stream lock, then [`Stream::io`], then the device's queue-user
+//! lock, then its queue lock. [`Stream::ctl`] (a mutex) is only taken in sleeping
+//! callbacks. The poll timer is stopped (and waited for) only where no lock is held.
 
 use super::{
     ctl::{
         ebadfd,
         status_to_errno, //
     },
+    Completions,
     Msg,
     VirtioSnd, //
 };
@@ -57,18 +65,28 @@ use crate::{
         new_spinlock_irq,
         SpinLockIrq, //
     },
+    timer::ArcTimer,
     virtio::message::MessageError,
 };
 use kernel::{
-    new_mutex,
+    impl_has_hr_timer, new_mutex,
     prelude::*,
     sync::{
         Arc,
+        ArcBorrow,
         Mutex, //
     },
     time::{
         delay::fsleep,
-        Delta, //
+        hrtimer::{
+            HrTimer,
+            HrTimerCallback,
+            HrTimerCallbackContext,
+            HrTimerRestart,
+            RelativeMode, //
+        },
+        Delta,
+        Monotonic, //
     },
 };
 
@@ -94,10 +112,20 @@ pub(super) fn split_tag(tag: u32) -> (u32, Option<usize>) {
 /// When [`Stream::fill`] notifies the device.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kick {
-    /// Announce everything queued (start).
+    /// Announce everything queued (start), also to a device that polls.
+    Start,
+    /// Announce everything queued, unless the device polls (`MSG_POLLING`).
     Now,
-    /// Only if the device could otherwise starve (`ring::must_kick`).
+    /// Only if the device could otherwise starve (`ring::must_kick`), and does not poll.
     IfNeeded,
+}
+
+/// The poll timer of a running stream, with what its callback needs.
+struct Poller {
+    /// Declared first: dropping it cancels the timer and waits for its callback, before
+    /// `snd` goes.
+    timer: ArcTimer<Stream>,
+    snd: Arc<VirtioSnd>,
 }
 
 /// State of the sleeping (control) side of a stream.
@@ -123,6 +151,17 @@ struct Io {
     latency_bytes: u32,
     /// Trigger messages, reused; a queued one is busy.
     triggers: KVec<Arc<Msg>>,
+    /// How the stream takes its completions while it runs.
+    completions: Completions,
+    /// The mode the stream registered with its queue while running (see
+    /// `VirtioSnd::set_queue_user`); `None` when not registered.
+    queue_user: Option<Completions>,
+    /// The poll timer, from the first start with polling until `sync_stop`/`hw_free`.
+    poller: Option<Poller>,
+    /// Duration of one period at the stream's rate.
+    period_time: Delta,
+    /// The device polls the queue (`VIRTIO_SND_PCM_F_MSG_POLLING` negotiated).
+    device_polls: bool,
     xruns: u64,
     io_errors: u64,
 }
@@ -138,6 +177,32 @@ pub(super) struct Stream {
     ctl: Mutex<Ctl>,
     #[pin]
     io: SpinLockIrq<Io>,
+    #[pin]
+    timer: HrTimer<Stream>,
+}
+
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Stream {
+        mode: RelativeMode<Monotonic>, field: self.timer
+    }
+}
+
+impl HrTimerCallback for Stream {
+    type Pointer<'a> = Arc<Self>;
+
+    /// The poll timer (hard interrupt context): harvests the stream's queue once a period.
+    fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        let (snd, period) = {
+            let io = this.io.lock();
+            match (&io.poller, io.queue_user) {
+                (Some(p), Some(Completions::Polling)) => (p.snd.clone(), io.period_time),
+                _ => return HrTimerRestart::NoRestart,
+            }
+        };
+        snd.io_done(this.queue_index());
+        ctx.forward_now(period);
+        HrTimerRestart::Restart
+    }
 }
 
 impl Stream {
@@ -174,11 +239,17 @@ impl Stream {
                         unkicked: 0,
                         latency_bytes: 0,
                         triggers,
+                        completions: Completions::Interrupts,
+                        queue_user: None,
+                        poller: None,
+                        period_time: Delta::ZERO,
+                        device_polls: false,
                         xruns: 0,
                         io_errors: 0,
                     },
                     c"virtio_snd_rs:stream_io"
                 ),
+                timer <- HrTimer::new(),
             }? Error),
             GFP_KERNEL,
         )
@@ -188,7 +259,7 @@ impl Stream {
         self.info.direction == Direction::Input
     }
 
-    fn queue_index(&self) -> usize {
+    pub(super) fn queue_index(&self) -> usize {
         if self.is_capture() {
             wire::QUEUE_RX
         } else {
@@ -203,7 +274,27 @@ impl Stream {
 
     /// `close`: the completion path lets go of the substream.
     pub(super) fn close(&self) {
+        self.stop_poller();
         self.slot.detach();
+    }
+
+    /// Stops the poll timer, and waits for its callback (sleeping context, no lock held).
+    fn stop_poller(&self) {
+        let poller = self.io.lock().poller.take();
+        drop(poller);
+    }
+
+    /// Registers the stream as running on its queue, or unregisters it.
+    fn set_running(&self, snd: &VirtioSnd, io: &mut Io, running: bool) {
+        io.running = running;
+        let user = if running { Some(io.completions) } else { None };
+        if let Some(mode) = io.queue_user {
+            snd.set_queue_user(self.queue_index(), mode, false);
+        }
+        if let Some(mode) = user {
+            snd.set_queue_user(self.queue_index(), mode, true);
+        }
+        io.queue_user = user;
     }
 
     /// Sends one stream request and waits for the answer; updates the device state.
@@ -246,6 +337,9 @@ impl Stream {
     fn drain_io(&self, snd: &VirtioSnd) -> Result {
         let mut waited = 0;
         loop {
+            // With polling, the device's notifications may still be off, or a used buffer
+            // slipped past the moment they were enabled again: take what is there.
+            snd.io_done(self.queue_index());
             let in_flight = self.io.lock().periods.in_flight();
             if in_flight == 0 {
                 return Ok(());
@@ -325,11 +419,15 @@ impl Stream {
         let frame_bytes = params.frame_bytes();
         let geo = Geometry::new(frame_bytes, params.period_bytes(), params.buffer_bytes())
             .map_err(|_| EINVAL)?;
+        let period_ns = (u64::from(geo.period_frames()) * 1_000_000_000)
+            .checked_div(u64::from(params.rate()))
+            .ok_or(EINVAL)?;
+        let features = self.info.features & wire::pcm_feature::SELECTABLE;
         let set = PcmSetParams {
             stream_id: self.id,
             buffer_bytes: params.buffer_bytes(),
             period_bytes: params.period_bytes(),
-            features: 0,
+            features,
             channels,
             format,
             rate,
@@ -354,12 +452,16 @@ impl Stream {
         let mut io = self.io.lock();
         io.geo = Some(geo);
         io.buffer = Some(buffer);
+        io.completions = snd.completions;
+        io.period_time = Delta::from_nanos(i64::try_from(period_ns).map_err(|_| EINVAL)?);
+        io.device_polls = features & (1 << wire::pcm_feature::MSG_POLLING) != 0;
         Ok(())
     }
 
     /// `hw_free`: gives back every message, and drops the buffer.
     pub(super) fn hw_free(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
         self.wait_triggers(snd);
+        self.stop_poller();
         let mut result = Ok(());
         {
             let ctl = self.ctl.lock();
@@ -408,27 +510,28 @@ impl Stream {
             io.free.push(slot, GFP_ATOMIC)?;
         }
         io.periods = Periods::default();
-        io.running = false;
+        self.set_running(snd, &mut io, false);
         io.unkicked = 0;
         io.latency_bytes = 0;
         Ok(())
     }
 
-    /// `sync_stop`: waits until STOP was answered.
+    /// `sync_stop`: waits until STOP was answered, and stops the poll timer.
     pub(super) fn sync_stop(&self, snd: &VirtioSnd) -> Result {
         self.wait_triggers(snd);
+        self.stop_poller();
         Ok(())
     }
 
     /// `trigger` (atomic context, under the stream lock).
     pub(super) fn trigger(
-        &self,
-        snd: &VirtioSnd,
+        this: &Arc<Self>,
+        snd: &Arc<VirtioSnd>,
         substream: &Substream<'_>,
         cmd: alsa_pcm::TriggerCmd,
     ) -> Result {
         use alsa_pcm::TriggerCmd as T;
-        let mut io = self.io.lock();
+        let mut io = this.io.lock();
         let start = match cmd {
             T::Start | T::PauseRelease | T::Resume => true,
             T::Stop | T::PausePush | T::Suspend => false,
@@ -447,25 +550,75 @@ impl Stream {
         msg.set_request(
             &PcmHdr {
                 code: r.code(),
-                stream_id: self.id,
+                stream_id: this.id,
             }
             .to_bytes(),
         )?;
         if start {
             io.running = true;
-            if let Err(e) = self.fill(snd, &mut io, substream, Kick::Now) {
+            if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start) {
                 io.running = false;
                 return Err(e);
             }
+            this.set_running(snd, &mut io, true);
+            if io.completions == Completions::Polling {
+                let period = io.period_time;
+                match &io.poller {
+                    Some(p) => p.timer.restart(period),
+                    None => {
+                        io.poller = Some(Poller {
+                            timer: ArcTimer::start(this.clone(), period),
+                            snd: snd.clone(),
+                        })
+                    }
+                }
+            }
         } else {
-            io.running = false;
-            self.kick_pending(snd, &mut io)?;
+            // The poll timer sees this and stops by itself.
+            this.set_running(snd, &mut io, false);
+            this.kick_pending(snd, &mut io)?;
         }
-        let mut q = snd.queues.lock();
-        q.add(wire::QUEUE_CONTROL, msg)?;
-        q.kick(wire::QUEUE_CONTROL)?;
+        let sent = {
+            let mut q = snd.queues.lock();
+            q.add(wire::QUEUE_CONTROL, msg)
+                .and_then(|()| q.kick(wire::QUEUE_CONTROL))
+        };
+        if let Err(e) = sent {
+            if start {
+                this.set_running(snd, &mut io, false);
+            }
+            return Err(e);
+        }
         io.dev_state = next;
         Ok(())
+    }
+
+    /// Handles an xrun event of the device (interrupt context): the stream stops with an
+    /// xrun, as if the device had run dry in front of the driver's eyes.
+    pub(super) fn xrun_event(&self, snd: &VirtioSnd) {
+        let running = {
+            let mut io = self.io.lock();
+            if io.running {
+                io.xruns += 1;
+            }
+            io.running
+        };
+        if !running {
+            dev_dbg!(
+                snd.dev.as_ref(),
+                "stream {}: xrun event while stopped\n",
+                self.id
+            );
+            return;
+        }
+        dev_dbg!(
+            snd.dev.as_ref(),
+            "stream {}: xrun reported by the device\n",
+            self.id
+        );
+        if let Some(sub) = self.slot.get() {
+            sub.stop_xrun();
+        }
     }
 
     /// `pointer` (atomic context): the position of the last completed period.
@@ -483,14 +636,18 @@ impl Stream {
     pub(super) fn ack(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
         let mut io = self.io.lock();
         if io.running && !self.is_capture() {
-            let kick = if snd.defer_kicks {
-                Kick::IfNeeded
-            } else {
-                Kick::Now
-            };
-            self.fill(snd, &mut io, substream, kick)?;
+            self.fill(snd, &mut io, substream, Self::refill_kick(snd))?;
         }
         Ok(())
+    }
+
+    /// How a refill (not a start) notifies the device.
+    fn refill_kick(snd: &VirtioSnd) -> Kick {
+        if snd.defer_kicks {
+            Kick::IfNeeded
+        } else {
+            Kick::Now
+        }
     }
 
     /// Announces the periods queued but not announced yet.
@@ -555,7 +712,14 @@ impl Stream {
         // available ring when it runs): never count more pending than in flight.
         io.unkicked = io.unkicked.min(io.periods.in_flight());
         let announced = io.periods.in_flight() - io.unkicked;
-        if kick == Kick::Now && io.unkicked > 0 || ring::must_kick(&geo, announced, io.unkicked) {
+        let notify = match kick {
+            Kick::Start => io.unkicked > 0,
+            // A device that polls finds the buffers by itself.
+            _ if io.device_polls => false,
+            Kick::Now => io.unkicked > 0,
+            Kick::IfNeeded => ring::must_kick(&geo, announced, io.unkicked),
+        };
+        if notify {
             io.unkicked = 0;
             q.kick(self.queue_index())?;
         }
@@ -629,12 +793,7 @@ impl Stream {
             if !io.running {
                 return false;
             }
-            let kick = if snd.defer_kicks {
-                Kick::IfNeeded
-            } else {
-                Kick::Now
-            };
-            if let Err(e) = self.fill(snd, &mut io, s, kick) {
+            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd)) {
                 dev_dbg!(
                     snd.dev.as_ref(),
                     "stream {}: refill failed: {:?}\n",
@@ -672,7 +831,7 @@ impl Stream {
             self.id,
             err
         );
-        self.io.lock().running = false;
+        self.set_running(snd, &mut self.io.lock(), false);
         if let Some(sub) = self.slot.get() {
             sub.stop_xrun();
         }

@@ -58,6 +58,10 @@ pub(crate) mod pcm_feature {
     pub(crate) const MSG_POLLING: u32 = 2;
     pub(crate) const EVT_SHMEM_PERIODS: u32 = 3;
     pub(crate) const EVT_XRUNS: u32 = 4;
+    /// The features that the driver selects when the device offers them: the device
+    /// polls the message queues, and reports xruns. (Period events are for shared memory,
+    /// which the driver does not use.)
+    pub(crate) const SELECTABLE: u32 = (1 << MSG_POLLING) | (1 << EVT_XRUNS);
 }
 
 /// Stream direction, as the device reports it.
@@ -112,24 +116,24 @@ pub(crate) fn check_status(code: u32) -> Result<(), DeviceError> {
     }
 }
 
-fn le32(b: &[u8], at: usize) -> Result<u32, WireError> {
+pub(crate) fn le32(b: &[u8], at: usize) -> Result<u32, WireError> {
     match b.get(at..at + 4) {
         Some(&[a, b, c, d]) => Ok(u32::from_le_bytes([a, b, c, d])),
         _ => Err(WireError::Short),
     }
 }
 
-fn le64(b: &[u8], at: usize) -> Result<u64, WireError> {
+pub(crate) fn le64(b: &[u8], at: usize) -> Result<u64, WireError> {
     let lo = le32(b, at)?;
     let hi = le32(b, at + 4)?;
     Ok(u64::from(lo) | (u64::from(hi) << 32))
 }
 
-fn byte(b: &[u8], at: usize) -> Result<u8, WireError> {
+pub(crate) fn byte(b: &[u8], at: usize) -> Result<u8, WireError> {
     b.get(at).copied().ok_or(WireError::Short)
 }
 
-fn put32(out: &mut [u8], at: usize, v: u32) {
+pub(crate) fn put32(out: &mut [u8], at: usize, v: u32) {
     out[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 

@@ -17,7 +17,7 @@
 . /tests/lib.sh
 
 TRIES=${BENCH_TRIES:-2}
-if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver $(echo "${BENCH_RSPARAMS:-}" | tr , " "); fi
+if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
 wait_for_card 5 || exit 1
 dmesg_mark alsabat
 cd /tmp || exit 1

@@ -17,6 +17,7 @@
 # Drivers:
 #   load_c_driver [PARAM=V...]   insmod snd-timer, snd-pcm, virtio_snd from /lib/modules/c
 #   load_rs_driver [PARAM=V...]  insmod snd-timer, snd-pcm, then /lib/modules/rs/virtio_snd_rs.ko
+#                                with the parameters of bench.rsparams=K=V,K=V, then PARAM=V
 #   unload_driver                rmmod whichever of virtio_snd, virtio_snd_rs is loaded
 #   wait_for_card [SECONDS]      waits for card 0 and /dev/snd/pcmC0D0p (default 5 s)
 #   dmesg_mark NAME              writes a marker line to the kernel log
@@ -194,7 +195,8 @@ load_c_driver() {
 }
 
 load_rs_driver() {
-	_load_core && _insmod /lib/modules/rs virtio_snd_rs "$@"
+	# shellcheck disable=SC2046 # bench.rsparams=K=V,K=V: default parameters of every load
+	_load_core && _insmod /lib/modules/rs virtio_snd_rs $(echo "${BENCH_RSPARAMS:-}" | tr , " ") "$@"
 }
 
 unload_driver() {

@@ -23,3 +23,6 @@ pub(crate) mod ring;
 
 #[path = "spec/state.rs"]
 pub(crate) mod state;
+
+#[path = "spec/info.rs"]
+pub(crate) mod info;

@@ -18,6 +18,8 @@
 #                          started with ARGS ("--streams 0", or "--streams=0": "=" is a
 #                          space, so that the option survives word splitting); its log is in
 #                          $BENCH_CACHE/vsnd-last.log
+#   --vsnd-exec "CMD"      a test-control command that the device runs at start, e.g.
+#                          "trigger START 0 300 xrun 0" (repeatable; needs --vsnd)
 #   --timeout S            kill QEMU after S seconds and exit 124 (default 120)
 #   --trace FILE           QEMU trace of virtio_queue_notify and virtio_notify into FILE
 #   --trace-event PATTERN  one more QEMU trace event, e.g. 'virtio_snd_*' (repeatable; needs --trace)
@@ -39,7 +41,7 @@ usage() {
 
 BACKEND=none STREAMS='' TIMER='' NOSOUND=0 TIMEOUT=120 TRACE='' APPEND='' KDIR=$KDIR_DEFAULT LOG=''
 SMP=2 MEM=512M SCRIPT= VSND= VSND_SET=0
-MODULES=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=()
+MODULES=() VSND_EXEC=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=()
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "$1 needs a value" >&2; usage; }; }
 while (($#)); do
 	case $1 in
@@ -50,6 +52,7 @@ while (($#)); do
 	--device-opt) need "$@"; DEVICE_OPTS+=("$2"); shift 2 ;;
 	--no-sound) NOSOUND=1; shift ;;
 	--vsnd) need "$@"; VSND=${2//=/ }; VSND_SET=1; NOSOUND=1; shift 2 ;;
+	--vsnd-exec) need "$@"; VSND_EXEC+=(--exec "$2"); shift 2 ;;
 	--timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
 	--trace) need "$@"; TRACE=$2; shift 2 ;;
 	--trace-event) need "$@"; TRACE_EVENTS+=("$2"); shift 2 ;;
@@ -70,6 +73,7 @@ SCRIPT=${SCRIPT#tests/guest/}
 [[ -f $BENCH_ROOT/tests/guest/$SCRIPT ]] || die "no tests/guest/$SCRIPT"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants seconds"
 ((${#TRACE_EVENTS[@]} == 0)) || [[ -n $TRACE ]] || die "--trace-event needs --trace FILE"
+((${#VSND_EXEC[@]} == 0 || VSND_SET)) || die "--vsnd-exec needs --vsnd"
 BZIMAGE=$KDIR/arch/x86/boot/bzImage
 [[ -f $BZIMAGE ]] || die "no $BZIMAGE (run scripts/setup.sh)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run scripts/setup.sh)"
@@ -79,7 +83,7 @@ trap 'rm -rf "$WORK"' EXIT
 if ((VSND_SET)); then
 	vsock=$WORK/vsnd.sock
 	# shellcheck disable=SC2086
-	"$BENCH_ROOT/scripts/vsnd-device.sh" start "$vsock" $VSND >/dev/null
+	"$BENCH_ROOT/scripts/vsnd-device.sh" start "$vsock" $VSND "${VSND_EXEC[@]}" >/dev/null
 	trap '"$BENCH_ROOT/scripts/vsnd-device.sh" stop "$vsock" >/dev/null 2>&1; cp -f "$vsock.log" "$BENCH_CACHE/vsnd-last.log" 2>/dev/null; rm -rf "$WORK"' EXIT
 	QEMU_EXTRA+=(-object "memory-backend-memfd,id=mem,size=$MEM,share=on" -numa node,memdev=mem
 		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd)

@@ -96,6 +96,10 @@ GUEST_RUNS=(
 	"vsnd-smoke|--vsnd --streams=2 --append bench.driver=rs --append bench.period=64|vsnd-smoke.sh"
 	"pcm|--backend none|pcm.sh"
 	"pcm-ops|--backend none|pcm-ops.sh"
+	"pcm-poll|--backend none --append bench.rsparams=poll=1|pcm.sh"
+	"pcm-ops-poll|--backend none --append bench.rsparams=poll=1|pcm-ops.sh"
+	"vsnd-features|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0'|vsnd-features.sh"
+	"vsnd-features-poll|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0' --append bench.rsparams=poll=1|vsnd-features.sh"
 	"kselftest|--backend none --timeout 300|kselftest.sh"
 	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
 	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
@@ -121,8 +125,9 @@ for r in "${runs[@]}"; do
 	IFS='|' read -r name opts script <<<"$r"
 	step "test: guest run $name ($script)"
 	log=$RESULTS/$name.log
-	# shellcheck disable=SC2086
-	"$BENCH_ROOT/scripts/run-guest.sh" --module "$KO" $opts "$script" >"$log" 2>&1
+	# The options may quote words with spaces (--vsnd-exec "CMD"): the table is ours.
+	eval "optv=($opts)"
+	"$BENCH_ROOT/scripts/run-guest.sh" --module "$KO" "${optv[@]}" "$script" >"$log" 2>&1
 	rc=$?
 	# Top-level KTAP results of the guest script.
 	ok=$(grep -cE '^ok [0-9]+ ' "$log" || true)

@@ -16,15 +16,10 @@ wait_for_card 5 || exit 1
 sleep 0.5
 
 cpu() { awk '/^cpu /{b=$2+$3+$4+$7+$8; t=b+$5+$6; print b, t}' /proc/stat; }
-irqs() {
-	# The sound device's vectors: the virtio device that the driver bound.
-	dev=$(basename "$(readlink -f /sys/class/sound/card0/device)")
-	awk -v d="$dev" '$0 ~ d {for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i} END {print s + 0}' /proc/interrupts
-}
 A="-D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=$P --buffer-size=$((4 * P)) -d $SECS"
 set -- $(cpu)
 b0=$1 t0=$2
-i0=$(irqs)
+i0=$(device_irqs)
 case ${BENCH_WORKLOAD:-play} in
 play) aplay $A /dev/zero >/tmp/out 2>&1; rc=$? ;;
 capture) arecord $A /dev/null >/tmp/out 2>&1; rc=$? ;;
@@ -38,7 +33,7 @@ duplex)
 	;;
 tiny) pcm-client tiny hw:0,0 8 "$SECS" >/tmp/out 2>&1; rc=$? ;;
 esac
-i1=$(irqs)
+i1=$(device_irqs)
 set -- $(cpu)
 xruns=$(grep -c -i 'underrun\|overrun' /tmp/out)
 tx=$(sed -n 's/.*xruns=\([0-9]*\).*/\1/p' /tmp/out)

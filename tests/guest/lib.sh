@@ -20,6 +20,7 @@
 #                                with the parameters of bench.rsparams=K=V,K=V, then PARAM=V
 #   unload_driver                rmmod whichever of virtio_snd, virtio_snd_rs is loaded
 #   wait_for_card [SECONDS]      waits for card 0 and /dev/snd/pcmC0D0p (default 5 s)
+#   device_irqs                  interrupts taken so far by the sound card's virtio device
 #   dmesg_mark NAME              writes a marker line to the kernel log
 #   dmesg_clean [NAME]           fails (and prints the lines) if the kernel log, or its part
 #                                after marker NAME, has WARNING|BUG|Oops|panic|lockdep|KASAN|
@@ -192,6 +193,11 @@ _load_core() {
 
 load_c_driver() {
 	_load_core && _insmod /lib/modules/c virtio_snd "$@"
+}
+
+device_irqs() {
+	_dev=$(basename "$(readlink -f /sys/class/sound/card0/device)")
+	awk -v d="$_dev" '$0 ~ d {for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i} END {print s + 0}' /proc/interrupts
 }
 
 load_rs_driver() {

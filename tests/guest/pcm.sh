@@ -53,7 +53,7 @@ capture_bytes() {
 	fi
 }
 
-ktap_plan 17
+ktap_plan 18
 A="-D $DEV -q"
 timed "playback 2 s, 48 kHz S16 stereo" 2 aplay $A -t raw -f S16_LE -r 48000 -c 2 -d 2 /dev/zero
 timed "capture 2 s, 48 kHz S16 stereo" 2 arecord $A -t raw -f S16_LE -r 48000 -c 2 -d 2 /tmp/cap.raw
@@ -74,6 +74,23 @@ timed "playback 192 kHz" 1 aplay $A -t raw -f S16_LE -r 192000 -c 2 -d 1 /dev/ze
 # play at real time with either driver (REFERENCE.md); 1024 frames is the C driver's limit.
 timed "playback 128-frame periods, 8 periods" 2 \
 	aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=128 --buffer-size=1024 -d 2 /dev/zero
+
+# How completions arrive (Rust driver): with poll=1 the device's notifications stay off
+# while the stream runs, so 1 s of playback (100 periods) costs only the interrupts of its
+# control requests; with interrupts, every few periods raise one.
+name="device interrupts during 1 s of playback, 480-frame periods"
+if [ "${BENCH_DRIVER:-rs}" = c ]; then
+	ktap_skip "$name" "Rust driver only"
+else
+	i0=$(device_irqs)
+	aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/zero
+	n=$(($(device_irqs) - i0))
+	case " $(echo "${BENCH_RSPARAMS:-}" | tr , ' ') " in
+	*" poll=1 "*) want="<= 12 (polling)" ok=$((n <= 12)) ;;
+	*) want=">= 20 (interrupts)" ok=$((n >= 20)) ;;
+	esac
+	if [ "$ok" = 1 ]; then ktap_ok "$name" "$n, want $want"; else ktap_fail "$name" "$n, want $want"; fi
+fi
 
 # Drain of a last partial period: 2501 frames are not a whole number of 256-frame periods.
 head -c 10004 /dev/zero >/tmp/odd.raw

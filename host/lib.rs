@@ -14,3 +14,6 @@ extern crate std;
 
 #[path = "../src/spec.rs"]
 pub mod spec;
+
+#[cfg(test)]
+mod prop;

@@ -129,7 +129,8 @@ pub(crate) fn appl_ahead(queued_pos: u64, appl_ptr: u64, boundary: u64, buffer_f
 /// completion path looks again. Once the device knows of half the ring or less, everything
 /// pending is announced with one kick, so the device always holds at least half a buffer.
 pub(crate) fn must_kick(geo: &Geometry, announced: u64, pending: u64) -> bool {
-    pending > 0 && announced * 2 <= u64::from(geo.periods)
+    // `announced <= periods / 2` is `announced * 2 <= periods` without the overflow.
+    pending > 0 && announced <= u64::from(geo.periods) / 2
 }
 
 /// The period accounting of a running stream.
@@ -261,6 +262,18 @@ mod tests {
         let two = Geometry::new(4, 1024, 2048).unwrap();
         assert!(must_kick(&two, 1, 1));
         assert!(!must_kick(&two, 2, 0));
+        let odd = Geometry::new(4, 1024, 3 * 1024).unwrap();
+        assert!(must_kick(&odd, 1, 1));
+        assert!(!must_kick(&odd, 2, 1));
+    }
+
+    #[test]
+    fn must_kick_of_a_huge_count_does_not_overflow() {
+        // Found by `prop::ring_accounting_keeps_its_invariants`: `announced * 2` overflowed
+        // (a panic with overflow checks) for `announced > u64::MAX / 2`.
+        let g = geo();
+        assert!(!must_kick(&g, u64::MAX / 2 + 1, 1));
+        assert!(!must_kick(&g, u64::MAX, 1));
     }
 
     #[test]

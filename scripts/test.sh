@@ -100,12 +100,14 @@ GUEST_RUNS=(
 	"pcm-ops-poll|--backend none --append bench.rsparams=poll=1|pcm-ops.sh"
 	"vsnd-features|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0'|vsnd-features.sh"
 	"vsnd-features-poll|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0' --append bench.rsparams=poll=1|vsnd-features.sh"
+	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
 	"kselftest|--backend none --timeout 300|kselftest.sh"
 	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
 	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
 	"pcm-ops@c|--backend none --append bench.driver=c|pcm-ops.sh"
 	"kselftest@c|--backend none --timeout 300 --append bench.driver=c|kselftest.sh"
 	"alsabat@c|--backend pa --timeout 600 --append bench.tries=3 --append bench.driver=c|alsabat.sh"
+	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
 )
 trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT
 

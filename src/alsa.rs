@@ -3,10 +3,13 @@
 //! Abstractions for ALSA sound cards and PCM devices.
 //!
 //! C headers: [`include/sound/core.h`](srctree/include/sound/core.h),
-//! [`include/sound/pcm.h`](srctree/include/sound/pcm.h).
+//! [`include/sound/pcm.h`](srctree/include/sound/pcm.h),
+//! [`include/sound/jack.h`](srctree/include/sound/jack.h).
 //!
 //! A [`card::Card`] owns a `struct snd_card`; PCM devices created on it
-//! ([`pcm::Pcm::new`]) dispatch their callbacks to a [`pcm::PcmOps`] implementation.
+//! ([`pcm::Pcm::new`]) dispatch their callbacks to a [`pcm::PcmOps`] implementation; its
+//! jacks ([`jack::Jacks`]) can be reported from any context.
 
 pub(crate) mod card;
+pub(crate) mod jack;
 pub(crate) mod pcm;

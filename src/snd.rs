@@ -7,6 +7,7 @@
 //! [`VirtioSnd::remove`] breaks by freeing the card.
 
 mod ctl;
+mod jack;
 mod pcm;
 mod stream;
 
@@ -117,6 +118,8 @@ pub(crate) struct VirtioSnd {
     io_users: SpinLockIrq<[QueueUsers; 2]>,
     /// Per queue: a context is taking used buffers off it (see [`VirtioSnd::harvest`]).
     harvesting: [Atomic<bool>; wire::QUEUE_COUNT],
+    /// The jacks (set once, in `start`).
+    jacks: SetOnce<jack::JackMap>,
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
     #[pin]
@@ -214,6 +217,7 @@ impl virtio::Driver for VirtioSnd {
                     c"virtio_snd_rs:io_users"
                 ),
                 harvesting: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
+                jacks: SetOnce::new(),
                 streams: SetOnce::new(),
                 registered <- new_mutex!(Registered { card: None }),
             }? Error),
@@ -248,14 +252,16 @@ impl virtio::Driver for VirtioSnd {
             }
         }
         this.streams.populate(by_id);
-        let card = Card::new(
+        let chmaps = pcm::query_chmaps(this)?;
+        let mut card = Card::new(
             dev.as_ref(),
             &crate::THIS_MODULE,
             c"virtio_snd_rs",
             b"VirtIO SoundCard",
             b"VirtIO SoundCard (Rust driver)",
         )?;
-        let pcms = pcm::register(this, &card, &streams)?;
+        let pcms = pcm::register(this, &mut card, &streams, &chmaps)?;
+        this.jacks.populate(jack::register(this, &card)?);
         card.register()?;
         dev_info!(
             dev.as_ref(),
@@ -454,7 +460,13 @@ impl VirtioSnd {
                 Some(s) => self.io_done(s.queue_index()),
                 None => self.bad_event_id("period", id),
             },
-            Event::JackConnected(_) | Event::JackDisconnected(_) | Event::CtlNotify(_) => {}
+            Event::JackConnected(id) | Event::JackDisconnected(id) => {
+                if let Some(jacks) = self.jacks.as_ref() {
+                    jacks.report(self, id, matches!(event, Event::JackConnected(_)));
+                }
+            }
+            // `VIRTIO_SND_F_CTLS` is not negotiated: no control can change.
+            Event::CtlNotify(_) => {}
         }
     }
 

@@ -2,6 +2,7 @@
 
 //! ALSA sound cards (`struct snd_card`).
 
+use super::jack::Jacks;
 use crate::sys;
 use core::ptr::{
     self,
@@ -11,6 +12,7 @@ use kernel::{
     device,
     error::to_result,
     prelude::*,
+    sync::Arc,
     ThisModule, //
 };
 
@@ -18,9 +20,14 @@ use kernel::{
 ///
 /// # Invariants
 ///
-/// `ptr` is a card created by `snd_card_new` and not yet freed.
+/// - `ptr` is a card created by `snd_card_new` and not yet freed.
+/// - `jacks` lists jacks of this card only.
+/// - `keep` holds memory that the card's devices point to (channel maps); it is freed
+///   after the card.
 pub(crate) struct Card {
     ptr: NonNull<sys::snd_card>,
+    jacks: Arc<Jacks>,
+    pub(super) keep: KVec<KVec<sys::snd_pcm_chmap_elem>>,
 }
 
 // SAFETY: The C card may be used and freed from any thread; ALSA serialises its state.
@@ -47,6 +54,7 @@ impl Card {
         short_name: &[u8],
         long_name: &[u8],
     ) -> Result<Self> {
+        let jacks = Jacks::new()?;
         let mut card: *mut sys::snd_card = ptr::null_mut();
         // CAST: `device::Device` is a transparent wrapper of `struct device`.
         let parent = ptr::from_ref(parent)
@@ -62,8 +70,25 @@ impl Card {
         set_cstr_field(cast_chars(&mut c.driver), driver.to_bytes());
         set_cstr_field(cast_chars(&mut c.shortname), short_name);
         set_cstr_field(cast_chars(&mut c.longname), long_name);
-        // INVARIANT: `snd_card_new` succeeded.
-        Ok(Self { ptr })
+        // INVARIANT: `snd_card_new` succeeded; the jack list is new and empty.
+        Ok(Self {
+            ptr,
+            jacks,
+            keep: KVec::new(),
+        })
+    }
+
+    /// Creates a jack of type `type_mask` (`SND_JACK_*`) named `name` (ALSA adds " Jack"
+    /// and an index for repeated names), before the card is registered. Returns its index
+    /// in [`Card::jacks`].
+    pub(crate) fn add_jack(&self, name: &CStr, type_mask: u32) -> Result<usize> {
+        // SAFETY: By the type invariants the card is live and `self.jacks` is its list.
+        unsafe { self.jacks.add(self.as_raw(), name, type_mask) }
+    }
+
+    /// The card's jacks, to report plugging from any context.
+    pub(crate) fn jacks(&self) -> Arc<Jacks> {
+        self.jacks.clone()
     }
 
     pub(crate) fn as_raw(&self) -> *mut sys::snd_card {
@@ -91,6 +116,8 @@ impl Card {
 
 impl Drop for Card {
     fn drop(&mut self) {
+        // Reports from now on must not reach the jacks that `snd_card_free` frees.
+        self.jacks.forget();
         // SAFETY: By the type invariant, the card is valid and freed only here. This sleeps
         // until every file of the card is closed.
         unsafe { sys::snd_card_free(self.as_raw()) };

@@ -254,6 +254,68 @@ pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
     }
 }
 
+/// A channel map (`struct snd_pcm_chmap_elem`): `SNDRV_CHMAP_*` positions of `channels`
+/// channels.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Chmap {
+    pub(crate) channels: u8,
+    pub(crate) map: [u8; 15],
+}
+
+/// A PCM device just created by [`Pcm::new`], whose card is not registered yet.
+///
+/// # Invariants
+///
+/// `ptr` is a PCM of `card`.
+pub(crate) struct NewPcm<'a> {
+    card: &'a mut Card,
+    ptr: NonNull<sys::snd_pcm>,
+}
+
+impl NewPcm<'_> {
+    /// Adds the "Playback/Capture Channel Map" control of `direction`, offering `maps`
+    /// (one per channel count). `max_channels` is the most channels a map may have.
+    pub(crate) fn add_chmaps(
+        &mut self,
+        direction: Direction,
+        maps: &[Chmap],
+        max_channels: u32,
+    ) -> Result {
+        if maps.is_empty() {
+            return Ok(());
+        }
+        // The list ends with an element of zero channels.
+        let mut elems = KVec::with_capacity(maps.len() + 1, GFP_KERNEL)?;
+        for m in Iterator::chain(maps.iter(), core::iter::once(&Chmap::default())) {
+            elems.push(
+                sys::snd_pcm_chmap_elem {
+                    channels: m.channels,
+                    map: m.map,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let table = elems.as_ptr();
+        // The control points into `elems` until the card is freed: the card keeps it (the
+        // heap block does not move when `keep` grows).
+        self.card.keep.push(elems, GFP_KERNEL)?;
+        let mut info: *mut sys::snd_pcm_chmap = ptr::null_mut();
+        // SAFETY: By the type invariant `ptr` is a live PCM of an unregistered card; `table`
+        // is a zero-terminated array that lives as long as the card; `info` is a valid
+        // location.
+        to_result(unsafe {
+            sys::snd_pcm_add_chmap_ctls(
+                self.ptr.as_ptr(),
+                direction.raw(),
+                table,
+                c_int::try_from(max_channels)?,
+                0,
+                &mut info,
+            )
+        })
+    }
+}
+
 /// PCM devices whose callbacks go to `T`.
 ///
 /// A PCM is owned by its card. Its `private_data` is an `Arc<T>` foreign pointer, dropped by
@@ -264,15 +326,15 @@ impl<T: PcmOps> Pcm<T> {
     /// Creates PCM device number `device` on `card`, with `name` as its id and name.
     ///
     /// `nonatomic` lets the callbacks sleep (trigger and pointer included).
-    pub(crate) fn new(
-        card: &Card,
+    pub(crate) fn new<'a>(
+        card: &'a mut Card,
         device: u32,
         name: &CStr,
         playback: u32,
         capture: u32,
         nonatomic: bool,
         data: Arc<T>,
-    ) -> Result {
+    ) -> Result<NewPcm<'a>> {
         let mut pcm: *mut sys::snd_pcm = ptr::null_mut();
         // SAFETY: The card is valid (type invariant of `Card`); `pcm` is a valid location.
         to_result(unsafe {
@@ -304,7 +366,8 @@ impl<T: PcmOps> Pcm<T> {
                 sys::snd_pcm_set_ops(p, Direction::Capture.raw(), &Self::OPS);
             }
         }
-        Ok(())
+        // INVARIANT: `ptr` was created on `card`.
+        Ok(NewPcm { card, ptr })
     }
 
     extern "C" fn private_free(pcm: *mut sys::snd_pcm) {

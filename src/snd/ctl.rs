@@ -103,4 +103,45 @@ impl VirtioSnd {
         payload.extend_from_slice(&answer[wire::HDR_SIZE..n], GFP_KERNEL)?;
         Ok(payload)
     }
+
+    /// Asks for the descriptions of all `count` items of a kind (`VIRTIO_SND_R_*_INFO`,
+    /// `size` bytes each), and hands each one to `f` with its ID. `what` names the kind
+    /// in messages.
+    ///
+    /// A short answer fails with `EIO`. The caller decides what an unusable item means.
+    pub(super) fn query_info(
+        &self,
+        what: &str,
+        code: u32,
+        count: u32,
+        size: usize,
+        mut f: impl FnMut(u32, &[u8]) -> Result,
+    ) -> Result {
+        if count == 0 {
+            return Ok(());
+        }
+        let request = wire::QueryInfo {
+            code,
+            start_id: 0,
+            count,
+            size: size as u32,
+        }
+        .to_bytes();
+        let expected = count as usize * size;
+        let payload = self.ctl_request(&request, expected)?;
+        if payload.len() < expected {
+            dev_err!(
+                self.dev.as_ref(),
+                "{}: device answered {} of {} bytes\n",
+                what,
+                payload.len(),
+                expected
+            );
+            return Err(EIO);
+        }
+        for (id, chunk) in (0u32..).zip(payload.chunks_exact(size)) {
+            f(id, chunk)?;
+        }
+        Ok(())
+    }
 }

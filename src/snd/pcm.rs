@@ -15,6 +15,7 @@ use crate::{
         pcm::{
             self as alsa_pcm,
             info,
+            Chmap,
             HwParams,
             Pcm,
             PcmOps,
@@ -24,11 +25,14 @@ use crate::{
     },
     spec::{
         hw,
+        info::{
+            ChmapInfo,
+            CHMAP_INFO_SIZE, //
+        },
         wire::{
             self,
             Direction,
-            PcmInfo,
-            QueryInfo, //
+            PcmInfo, //
         },
     },
 };
@@ -58,40 +62,25 @@ const INFO: u32 = info::MMAP
 ///
 /// A stream whose description is unusable is skipped with a warning; the others stay.
 pub(super) fn query_streams(snd: &VirtioSnd) -> Result<KVec<Arc<Stream>>> {
-    let count = snd.config.streams;
     let mut streams = KVec::new();
-    if count == 0 {
-        return Ok(streams);
-    }
-    let request = QueryInfo {
-        code: wire::code::PCM_INFO,
-        start_id: 0,
-        count,
-        size: wire::PCM_INFO_SIZE as u32,
-    }
-    .to_bytes();
-    let expected = count as usize * wire::PCM_INFO_SIZE;
-    let payload = snd.ctl_request(&request, expected)?;
-    if payload.len() < expected {
-        dev_err!(
-            snd.dev.as_ref(),
-            "PCM_INFO: device answered {} of {} bytes\n",
-            payload.len(),
-            expected
-        );
-        return Err(EIO);
-    }
-    for (id, chunk) in (0u32..).zip(payload.chunks_exact(wire::PCM_INFO_SIZE)) {
-        match PcmInfo::parse(chunk) {
-            Ok(info) => streams.push(Stream::new(id, info)?, GFP_KERNEL)?,
-            Err(e) => dev_warn!(
-                snd.dev.as_ref(),
-                "stream {}: unusable PCM_INFO ({:?}), skipped\n",
-                id,
-                e
-            ),
-        }
-    }
+    snd.query_info(
+        "PCM_INFO",
+        wire::code::PCM_INFO,
+        snd.config.streams,
+        wire::PCM_INFO_SIZE,
+        |id, chunk| {
+            match PcmInfo::parse(chunk) {
+                Ok(info) => streams.push(Stream::new(id, info)?, GFP_KERNEL)?,
+                Err(e) => dev_warn!(
+                    snd.dev.as_ref(),
+                    "stream {}: unusable PCM_INFO ({:?}), skipped\n",
+                    id,
+                    e
+                ),
+            }
+            Ok(())
+        },
+    )?;
     Ok(streams)
 }
 
@@ -102,8 +91,70 @@ pub(super) struct PcmDevice {
     capture: KVec<Arc<Stream>>,
 }
 
-/// Creates one PCM device per HDA function node. Returns how many.
-pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card, streams: &[Arc<Stream>]) -> Result<u32> {
+/// Asks the device for its channel maps.
+///
+/// A map that cannot be used is skipped with a warning.
+pub(super) fn query_chmaps(snd: &VirtioSnd) -> Result<KVec<ChmapInfo>> {
+    let mut maps = KVec::new();
+    snd.query_info(
+        "CHMAP_INFO",
+        wire::code::CHMAP_INFO,
+        snd.config.chmaps,
+        CHMAP_INFO_SIZE,
+        |id, chunk| {
+            match ChmapInfo::parse(chunk) {
+                Ok(map) => maps.push(map, GFP_KERNEL)?,
+                Err(e) => dev_warn!(
+                    snd.dev.as_ref(),
+                    "channel map {}: unusable CHMAP_INFO ({:?}), skipped\n",
+                    id,
+                    e
+                ),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(maps)
+}
+
+/// The ALSA channel maps of the streams of HDA function node `nid` in `direction`.
+fn alsa_chmaps(
+    snd: &VirtioSnd,
+    maps: &[ChmapInfo],
+    nid: u32,
+    direction: Direction,
+) -> Result<KVec<Chmap>> {
+    let mut out = KVec::new();
+    for m in maps
+        .iter()
+        .filter(|m| m.hda_fn_nid() == nid && m.direction() == direction)
+    {
+        match m.to_alsa() {
+            Some(a) => out.push(
+                Chmap {
+                    channels: a.channels,
+                    map: a.map,
+                },
+                GFP_KERNEL,
+            )?,
+            None => dev_warn!(
+                snd.dev.as_ref(),
+                "channel map of {} channels: ALSA takes at most 15, skipped\n",
+                m.channels()
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// Creates one PCM device per HDA function node, with its channel-map controls. Returns
+/// how many.
+pub(super) fn register(
+    snd: &Arc<VirtioSnd>,
+    card: &mut Card,
+    streams: &[Arc<Stream>],
+    chmaps: &[ChmapInfo],
+) -> Result<u32> {
     let mut nids: KVec<u32> = KVec::new();
     for s in streams {
         if !nids.contains(&s.info.hda_fn_nid) {
@@ -127,7 +178,14 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card, streams: &[Arc<Stream>
         let (np, nc) = (data.playback.len() as u32, data.capture.len() as u32);
         // Atomic PCM: trigger and pointer run under the stream spinlock, and
         // `snd_pcm_period_elapsed` can be called straight from the virtqueue callback.
-        Pcm::new(
+        let max_channels = |list: &KVec<Arc<Stream>>| {
+            list.iter()
+                .map(|s| u32::from(s.info.channels_max))
+                .max()
+                .unwrap_or(0)
+        };
+        let (maxp, maxc) = (max_channels(&data.playback), max_channels(&data.capture));
+        let mut pcm = Pcm::new(
             card,
             device,
             &name,
@@ -136,6 +194,14 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card, streams: &[Arc<Stream>
             false,
             Arc::new(data, GFP_KERNEL)?,
         )?;
+        if np > 0 {
+            let maps = alsa_chmaps(snd, chmaps, nid, Direction::Output)?;
+            pcm.add_chmaps(alsa_pcm::Direction::Playback, &maps, maxp)?;
+        }
+        if nc > 0 {
+            let maps = alsa_chmaps(snd, chmaps, nid, Direction::Input)?;
+            pcm.add_chmaps(alsa_pcm::Direction::Capture, &maps, maxc)?;
+        }
         device += 1;
     }
     Ok(device)

@@ -11,6 +11,7 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <sound/core.h>
+#include <sound/jack.h>
 #include <sound/memalloc.h>
 #include <sound/pcm.h>
 #include <sound/pcm_params.h>

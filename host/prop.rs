@@ -312,13 +312,7 @@ proptest! {
         prop_assert!(hw.rate_min <= hw.rate_max);
         prop_assert!(hw.channels_min <= hw.channels_max);
         prop_assert!(hw.period_bytes_min >= 1);
-        // Known defect (see `regressions::hardware_period_min_above_max`): the minimum is not
-        // lowered when `buffer / periods_min` caps the maximum. Until hw.rs is fixed, a
-        // minimum above the maximum must be that case.
-        if hw.period_bytes_min > hw.period_bytes_max {
-            let capped = (hw.period_bytes_max as u64 + 1) * u64::from(hw.periods_min);
-            prop_assert!(capped > hw.buffer_bytes_max as u64, "{:?}", hw);
-        }
+        prop_assert!(hw.period_bytes_min <= hw.period_bytes_max, "{:?}", hw);
         prop_assert!(hw.period_bytes_max <= hw.buffer_bytes_max, "{:?}", hw);
         prop_assert!(hw.periods_min <= hw.periods_max);
     }
@@ -804,7 +798,6 @@ mod regressions {
     /// `pcm_periods_min` periods is shorter than `pcm_period_us_min`, which `Limits::new`
     /// accepts: ALSA then cannot open the stream (no period size fits).
     #[test]
-    #[ignore = "hw.rs: period_bytes_min is not capped by buffer_bytes_max / periods_min"]
     fn hardware_period_min_above_max() {
         // S16 mono at 48 kHz; 160 ms buffer in at least 16 periods (10 ms each), but periods
         // of at least 20 ms.
@@ -817,7 +810,13 @@ mod regressions {
             channels_min: 1,
             channels_max: 1,
         };
-        let limits = Limits::new(160, 16, 16, 20_000, 80).unwrap();
+        assert_eq!(
+            Limits::new(160, 16, 16, 20_000, 80),
+            Err(hw::LimitError::TooManyPeriods)
+        );
+        // `hardware` keeps the minimum in range for any limits, also ones that rounding
+        // makes tight: 16 periods of exactly 10 ms.
+        let limits = Limits::new(160, 16, 16, 10_000, 80).unwrap();
         let hw = hw::hardware(&info, &limits);
         assert!(hw.period_bytes_min <= hw.period_bytes_max, "{hw:?}");
     }

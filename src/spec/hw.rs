@@ -36,6 +36,8 @@ pub(crate) enum LimitError {
     PeriodMin,
     /// `pcm_period_ms_max` is 0, or above `pcm_buffer_ms`.
     PeriodMax,
+    /// `pcm_periods_min` periods of `pcm_period_us_min` do not fit in `pcm_buffer_ms`.
+    TooManyPeriods,
 }
 
 impl LimitError {
@@ -46,6 +48,9 @@ impl LimitError {
             Self::Periods => "pcm_periods_min/max must satisfy 2 <= min <= max <= 1024",
             Self::PeriodMin => "pcm_period_us_min must be between 1 and pcm_period_ms_max * 1000",
             Self::PeriodMax => "pcm_period_ms_max must be between 1 and pcm_buffer_ms",
+            Self::TooManyPeriods => {
+                "pcm_periods_min * pcm_period_us_min must not exceed pcm_buffer_ms * 1000"
+            }
         }
     }
 }
@@ -82,6 +87,10 @@ impl Limits {
         }
         if period_us_min == 0 || u64::from(period_us_min) > u64::from(period_ms_max) * 1000 {
             return Err(LimitError::PeriodMin);
+        }
+        // The fewest periods of the shortest length must fit in the largest buffer.
+        if u64::from(period_us_min) * u64::from(periods_min) > u64::from(buffer_ms) * 1000 {
+            return Err(LimitError::TooManyPeriods);
         }
         // INVARIANT: every bound of the type invariant was checked above.
         Ok(Self {
@@ -182,7 +191,8 @@ pub(crate) fn hardware(info: &PcmInfo, limits: &Limits) -> Hardware {
         .checked_div(u64::from(limits.periods_min))
         .unwrap_or(0);
     hw.period_bytes_max = clamp(period_max.min(per_period));
-    hw.period_bytes_min = clamp(period_min.min(period_max));
+    // Never above the maximum, or no period size would fit.
+    hw.period_bytes_min = clamp(period_min.min(period_max).min(per_period));
     hw
 }
 

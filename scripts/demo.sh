@@ -56,7 +56,8 @@ set +e
 guest_rc=${PIPESTATUS[0]}
 set -e
 sleep 0.5 # the tail of the tone through PulseAudio
-kill -INT "$rec_pid" && wait "$rec_pid" || true
+kill -INT "$rec_pid" 2>/dev/null || true
+wait "$rec_pid" || true
 rec_pid=
 
 mkdir -p "$OUT"

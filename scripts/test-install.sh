@@ -99,9 +99,8 @@ else
 			pass "dkms $action"
 		else
 			# The build's own log, if there is one.
-			for l in "$WORK"/dkms/"$name"/"$version"/build/make.log; do
-				[[ -f $l ]] && cat "$l" >>"$WORK/last.log"
-			done
+			l=$WORK/dkms/$name/$version/build/make.log
+			[[ ! -f $l ]] || cat "$l" >>"$WORK/last.log"
 			fail "dkms $action" "$WORK/last.log"
 			break
 		fi

@@ -8,6 +8,7 @@
 
 mod ctl;
 mod jack;
+mod kctl;
 mod pcm;
 mod stream;
 
@@ -120,6 +121,8 @@ pub(crate) struct VirtioSnd {
     harvesting: [Atomic<bool>; wire::QUEUE_COUNT],
     /// The jacks (set once, in `start`).
     jacks: SetOnce<jack::JackMap>,
+    /// The control elements (set once, in `start`).
+    kctls: SetOnce<kctl::KctlMap>,
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
     #[pin]
@@ -155,8 +158,12 @@ fn read_config(dev: &virtio::Device<device::Core<'_>>) -> Result<Config> {
         jacks: dev.config_le32(config_offset::JACKS)?,
         streams: dev.config_le32(config_offset::STREAMS)?,
         chmaps: dev.config_le32(config_offset::CHMAPS)?,
-        // `VIRTIO_SND_F_CTLS` is not negotiated yet: the field is not valid.
-        controls: 0,
+        // Valid only with `VIRTIO_SND_F_CTLS`.
+        controls: if dev.has_feature(wire::F_CTLS) {
+            dev.config_le32(config_offset::CONTROLS)?
+        } else {
+            0
+        },
     };
     if config.validate().is_err() {
         dev_err!(
@@ -175,7 +182,7 @@ fn read_config(dev: &virtio::Device<device::Core<'_>>) -> Result<Config> {
 
 impl virtio::Driver for VirtioSnd {
     const ID_TABLE: virtio::IdTable<()> = &VIRTIO_TABLE;
-    const FEATURES: &'static [u32] = &[];
+    const FEATURES: &'static [u32] = &[wire::F_CTLS];
 
     fn probe(dev: &virtio::Device<device::Core<'_>>) -> Result<Arc<Self>> {
         let (timeout_ms, limits) = parameters(dev.as_ref())?;
@@ -218,6 +225,7 @@ impl virtio::Driver for VirtioSnd {
                 ),
                 harvesting: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
                 jacks: SetOnce::new(),
+                kctls: SetOnce::new(),
                 streams: SetOnce::new(),
                 registered <- new_mutex!(Registered { card: None }),
             }? Error),
@@ -262,6 +270,7 @@ impl virtio::Driver for VirtioSnd {
         )?;
         let pcms = pcm::register(this, &mut card, &streams, &chmaps)?;
         this.jacks.populate(jack::register(this, &card)?);
+        this.kctls.populate(kctl::register(this, &card)?);
         card.register()?;
         dev_info!(
             dev.as_ref(),
@@ -465,8 +474,11 @@ impl VirtioSnd {
                     jacks.report(self, id, matches!(event, Event::JackConnected(_)));
                 }
             }
-            // `VIRTIO_SND_F_CTLS` is not negotiated: no control can change.
-            Event::CtlNotify(_) => {}
+            Event::CtlNotify(data) => {
+                if let Some(kctls) = self.kctls.as_ref() {
+                    kctls.notify(self, data);
+                }
+            }
         }
     }
 

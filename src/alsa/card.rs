@@ -2,7 +2,10 @@
 
 //! ALSA sound cards (`struct snd_card`).
 
-use super::jack::Jacks;
+use super::{
+    control::Controls,
+    jack::Jacks, //
+};
 use crate::sys;
 use core::ptr::{
     self,
@@ -21,12 +24,14 @@ use kernel::{
 /// # Invariants
 ///
 /// - `ptr` is a card created by `snd_card_new` and not yet freed.
-/// - `jacks` lists jacks of this card only.
+/// - `jacks` lists jacks of this card only; `controls` lists control elements of this card
+///   only.
 /// - `keep` holds memory that the card's devices point to (channel maps); it is freed
 ///   after the card.
 pub(crate) struct Card {
     ptr: NonNull<sys::snd_card>,
     jacks: Arc<Jacks>,
+    controls: Arc<Controls>,
     pub(super) keep: KVec<KVec<sys::snd_pcm_chmap_elem>>,
 }
 
@@ -65,15 +70,24 @@ impl Card {
             sys::snd_card_new(parent, -1, ptr::null(), module.as_ptr(), 0, &mut card)
         })?;
         let ptr = NonNull::new(card).ok_or(ENOMEM)?;
+        let controls = match Controls::new(ptr) {
+            Ok(c) => c,
+            Err(e) => {
+                // SAFETY: The card was just created and nothing uses it.
+                unsafe { sys::snd_card_free(ptr.as_ptr()) };
+                return Err(e);
+            }
+        };
         // SAFETY: `ptr` is a new card that nobody else uses yet.
         let c = unsafe { &mut *ptr.as_ptr() };
         set_cstr_field(cast_chars(&mut c.driver), driver.to_bytes());
         set_cstr_field(cast_chars(&mut c.shortname), short_name);
         set_cstr_field(cast_chars(&mut c.longname), long_name);
-        // INVARIANT: `snd_card_new` succeeded; the jack list is new and empty.
+        // INVARIANT: `snd_card_new` succeeded; the jack and control lists are new and empty.
         Ok(Self {
             ptr,
             jacks,
+            controls,
             keep: KVec::new(),
         })
     }
@@ -84,6 +98,11 @@ impl Card {
     pub(crate) fn add_jack(&self, name: &CStr, type_mask: u32) -> Result<usize> {
         // SAFETY: By the type invariants the card is live and `self.jacks` is its list.
         unsafe { self.jacks.add(self.as_raw(), name, type_mask) }
+    }
+
+    /// The card's control elements, to announce changes from any context.
+    pub(crate) fn controls(&self) -> Arc<Controls> {
+        self.controls.clone()
     }
 
     /// The card's jacks, to report plugging from any context.
@@ -118,6 +137,7 @@ impl Drop for Card {
     fn drop(&mut self) {
         // Reports from now on must not reach the jacks that `snd_card_free` frees.
         self.jacks.forget();
+        self.controls.forget();
         // SAFETY: By the type invariant, the card is valid and freed only here. This sleeps
         // until every file of the card is closed.
         unsafe { sys::snd_card_free(self.as_raw()) };

@@ -10,6 +10,7 @@
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <sound/control.h>
 #include <sound/core.h>
 #include <sound/jack.h>
 #include <sound/memalloc.h>

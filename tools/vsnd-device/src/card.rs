@@ -21,6 +21,8 @@ pub struct Config {
     pub layout: Layout,
     /// PCM features offered in PCM_INFO (1 << VIRTIO_SND_PCM_F_*).
     pub pcm_features: u32,
+    /// Control elements (config space `controls`; VIRTIO_SND_F_CTLS if not 0).
+    pub controls: u32,
 }
 
 impl Config {
@@ -47,12 +49,13 @@ impl Config {
         }
     }
 
-    /// virtio_snd_config: jacks, streams, chmaps, controls (0).
+    /// virtio_snd_config: jacks, streams, chmaps, controls.
     pub fn config_space(&self) -> [u8; CONFIG_SIZE] {
         let mut b = [0u8; CONFIG_SIZE];
         b[0..4].copy_from_slice(&self.jacks.to_le_bytes());
         b[4..8].copy_from_slice(&self.streams.to_le_bytes());
         b[8..12].copy_from_slice(&self.chmaps.to_le_bytes());
+        b[12..16].copy_from_slice(&self.controls.to_le_bytes());
         b
     }
 
@@ -217,6 +220,7 @@ mod tests {
             chmaps: 0,
             layout: Layout::Alternate,
             pcm_features: 0,
+            controls: 0,
         }
     }
 
@@ -261,6 +265,7 @@ mod tests {
             chmaps: 3,
             layout: Layout::Alternate,
             pcm_features: 0,
+            controls: 0,
         };
         assert_eq!(
             c.read_config(0, 16),
@@ -268,6 +273,10 @@ mod tests {
         );
         assert_eq!(c.read_config(4, 4), [2, 0, 0, 0]);
         assert_eq!(c.read_config(12, 8), [0; 8]);
+        let c = Config { controls: 13, ..c };
+        assert_eq!(c.read_config(12, 4), [13, 0, 0, 0]);
+        assert_eq!(c.read_config(8, 8), [3, 0, 0, 0, 13, 0, 0, 0]);
+        assert_eq!(c.read_config(16, 4), [0; 4]);
     }
 
     #[test]

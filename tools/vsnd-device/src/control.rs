@@ -9,11 +9,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use log::{info, warn};
 
+use crate::ctls::{tlv, tlv_db_scale, tlv_text, Controls};
 use crate::device::Shared;
 use crate::proto::*;
 
@@ -49,6 +50,8 @@ pub struct Fault {
     pub code: Option<u32>,
     /// Stream it applies to: I/O messages of the stream, PCM requests naming it.
     pub stream: Option<u32>,
+    /// Control element it applies to: CTL requests naming it (not CTL_INFO).
+    pub control: Option<u32>,
     /// Messages left to hit; None: until cleared.
     pub count: Option<u64>,
 }
@@ -73,6 +76,9 @@ impl std::fmt::Display for Fault {
         }
         if let Some(s) = self.stream {
             write!(f, " stream {s}")?;
+        }
+        if let Some(c) = self.control {
+            write!(f, " control {c}")?;
         }
         if let Some(n) = self.count {
             write!(f, " count {n}")?;
@@ -115,6 +121,13 @@ pub fn parse_code(s: &str) -> Result<u32, String> {
         R_PCM_START,
         R_PCM_STOP,
         R_CHMAP_INFO,
+        R_CTL_INFO,
+        R_CTL_ENUM_ITEMS,
+        R_CTL_READ,
+        R_CTL_WRITE,
+        R_CTL_TLV_READ,
+        R_CTL_TLV_WRITE,
+        R_CTL_TLV_COMMAND,
     ] {
         let n = code_name(c);
         if u == n || n.strip_prefix("PCM_") == Some(u) {
@@ -124,7 +137,7 @@ pub fn parse_code(s: &str) -> Result<u32, String> {
     parse_u32(s)
 }
 
-/// Parses "KIND [ARG] [on CODE] [stream N] [count N]".
+/// Parses "KIND [ARG] [on CODE] [stream N] [control N] [count N]".
 pub fn parse_fault(words: &[&str]) -> Result<Fault, String> {
     let kind_word = *words.first().ok_or("fault needs a kind")?;
     let (target, kind) = kind_word
@@ -158,6 +171,7 @@ pub fn parse_fault(words: &[&str]) -> Result<Fault, String> {
         kind,
         code: None,
         stream: None,
+        control: None,
         count: None,
     };
     while let Some((w, r)) = rest.split_first() {
@@ -165,6 +179,7 @@ pub fn parse_fault(words: &[&str]) -> Result<Fault, String> {
         match *w {
             "on" if target == Target::Ctl => f.code = Some(parse_code(v)?),
             "stream" => f.stream = Some(parse_u32(v)?),
+            "control" if target == Target::Ctl => f.control = Some(parse_u32(v)?),
             "count" => f.count = Some(u64::from(parse_u32(v)?)),
             _ => return Err(format!("unexpected '{w}'")),
         }
@@ -182,11 +197,13 @@ pub fn take_fault(
     target: Target,
     code: Option<u32>,
     stream: Option<u32>,
+    control: Option<u32>,
 ) -> Option<FaultKind> {
     let i = faults.iter().position(|f| {
         f.target == target
             && (f.code.is_none() || f.code == code)
             && (f.stream.is_none() || f.stream == stream)
+            && (f.control.is_none() || f.control == control)
     })?;
     let kind = faults[i].kind;
     if let Some(n) = faults[i].count.as_mut() {
@@ -208,6 +225,9 @@ struct Trigger {
 }
 
 pub struct Control {
+    /// The device's control elements: here rather than in the device, so that they keep
+    /// their values from one connection to the next and `--exec` can set them.
+    controls: Mutex<Controls>,
     faults: Mutex<Vec<Fault>>,
     triggers: Mutex<Vec<Trigger>>,
     current: Mutex<Weak<Shared>>,
@@ -215,8 +235,14 @@ pub struct Control {
 }
 
 impl Control {
+    #[cfg(test)]
     pub fn new() -> Arc<Self> {
+        Self::with_controls(Controls::default())
+    }
+
+    pub fn with_controls(controls: Controls) -> Arc<Self> {
         Arc::new(Control {
+            controls: Mutex::new(controls),
             faults: Mutex::new(Vec::new()),
             triggers: Mutex::new(Vec::new()),
             current: Mutex::new(Weak::new()),
@@ -237,17 +263,155 @@ impl Control {
             .ok_or("no device".into())
     }
 
+    pub fn controls(&self) -> MutexGuard<'_, Controls> {
+        self.controls.lock().unwrap()
+    }
+
+    /// Sends CTL_NOTIFY for a change made here; the change stands if it cannot be sent.
+    fn notify(&self, id: u32, mask: u16) -> String {
+        match self
+            .device()
+            .and_then(|d| d.send_ctl_notify(id as u16, mask))
+        {
+            Ok(s) => s,
+            Err(e) => format!("no CTL_NOTIFY: {e}"),
+        }
+    }
+
+    /// The `ctl-*` commands.
+    fn ctl_command(&self, cmd: &str, args: &[&str]) -> Result<String, String> {
+        let id = || -> Result<u32, String> {
+            parse_u32(args.first().ok_or(format!("usage: {cmd} ID ..."))?)
+        };
+        match cmd {
+            "ctl-list" => {
+                let c = self.controls();
+                let lines: Vec<String> = c
+                    .list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        format!("{} reads {} writes {}", x.describe(i), x.reads, x.writes)
+                    })
+                    .collect();
+                Ok(lines.join("\n"))
+            }
+            "ctl-get" => Ok(self.controls().get(id()?)?.value_text()),
+            "ctl-set" => {
+                let id = id()?;
+                if args.len() < 2 {
+                    return Err("usage: ctl-set ID VALUE[,VALUE...]".into());
+                }
+                let text = {
+                    let mut c = self.controls();
+                    let x = c.get_mut(id)?;
+                    x.value = x.parse_value(&args[1..].join(" "))?;
+                    format!("'{}' = {}", x.name, x.value_text())
+                };
+                info!("ctl {id}: {text} (test control)");
+                Ok(format!("{text}; {}", self.notify(id, CTL_EVT_MASK_VALUE)))
+            }
+            "ctl-notify" => {
+                let id = id()?;
+                let id16 = u16::try_from(id).map_err(|_| format!("control {id} > 65535"))?;
+                let mut mask = 0u16;
+                for m in args.get(1).copied().unwrap_or("value").split(',') {
+                    mask |= match m {
+                        "value" => CTL_EVT_MASK_VALUE,
+                        "info" => CTL_EVT_MASK_INFO,
+                        "tlv" => CTL_EVT_MASK_TLV,
+                        _ => u16::try_from(parse_u32(m)?).map_err(|_| "mask > 0xffff")?,
+                    };
+                }
+                self.device()?.send_ctl_notify(id16, mask)
+            }
+            "ctl-access" => {
+                let id = id()?;
+                if args.len() < 2 {
+                    return Err("usage: ctl-access ID +FLAG|-FLAG...".into());
+                }
+                let text = {
+                    let mut c = self.controls();
+                    let x = c.get_mut(id)?;
+                    let mut y = x.clone();
+                    for a in &args[1..] {
+                        let (on, name) = match a.split_at_checked(1) {
+                            Some(("+", n)) => (true, n),
+                            Some(("-", n)) => (false, n),
+                            _ => return Err(format!("'{a}': +FLAG or -FLAG")),
+                        };
+                        let bit = CTL_ACCESS_NAMES
+                            .iter()
+                            .find(|(_, n)| *n == name)
+                            .ok_or(format!("unknown access flag '{name}'"))?
+                            .0;
+                        if on {
+                            y.access |= bit;
+                        } else {
+                            y.access &= !bit;
+                        }
+                    }
+                    y.check()?;
+                    *x = y;
+                    x.describe(id as usize)
+                };
+                info!("{text} (test control)");
+                Ok(format!("{text}; {}", self.notify(id, CTL_EVT_MASK_INFO)))
+            }
+            "ctl-tlv" => {
+                let id = id()?;
+                let Some(ty) = args.get(1) else {
+                    let c = self.controls();
+                    let x = c.get(id)?;
+                    let cmd = x.last_command.as_deref().map_or("none".into(), tlv_text);
+                    return Ok(format!("tlv {}\nlast command {cmd}", tlv_text(&x.tlv)));
+                };
+                let mut words = Vec::new();
+                let mut mute = false;
+                for w in &args[2..] {
+                    if *w == "mute" {
+                        mute = true;
+                        continue;
+                    }
+                    let v = w.strip_prefix('-').map_or_else(
+                        || parse_u32(w),
+                        |n| parse_u32(n).map(|v| (v as i32).wrapping_neg() as u32),
+                    )?;
+                    words.push(v);
+                }
+                let t = match (*ty, words.as_slice()) {
+                    ("db-scale", [min, step]) => tlv_db_scale(*min as i32, *step, mute),
+                    ("db-scale", _) => return Err("db-scale MIN STEP [mute] (0.01 dB)".into()),
+                    ("db-minmax", _) => tlv(TLVT_DB_MINMAX, &words),
+                    ("db-minmax-mute", _) => tlv(TLVT_DB_MINMAX_MUTE, &words),
+                    ("db-linear", _) => tlv(TLVT_DB_LINEAR, &words),
+                    (n, _) => tlv(parse_u32(n)?, &words),
+                };
+                let text = {
+                    let mut c = self.controls();
+                    let x = c.get_mut(id)?;
+                    x.tlv = t;
+                    format!("'{}' tlv {}", x.name, tlv_text(&x.tlv))
+                };
+                info!("ctl {id}: {text} (test control)");
+                Ok(format!("{text}; {}", self.notify(id, CTL_EVT_MASK_TLV)))
+            }
+            _ => Err(format!("unknown command '{cmd}' (try help)")),
+        }
+    }
+
     pub fn take(
         &self,
         target: Target,
         code: Option<u32>,
         stream: Option<u32>,
+        control: Option<u32>,
     ) -> Option<FaultKind> {
         let mut faults = self.faults.lock().unwrap();
         if faults.is_empty() {
             return None;
         }
-        let k = take_fault(&mut faults, target, code, stream);
+        let k = take_fault(&mut faults, target, code, stream, control);
         if let Some(k) = k {
             info!("fault: {k:?} hits {target:?} (code {code:?}, stream {stream:?})");
         }
@@ -367,6 +531,7 @@ impl Control {
                 };
                 self.device()?.send_event(code, num(1)?)
             }
+            c if c.starts_with("ctl-") => self.ctl_command(c, args),
             _ => Err(format!("unknown command '{cmd}' (try help)")),
         }
     }
@@ -375,7 +540,7 @@ impl Control {
 const HELP: &str = "\
 commands:
   stats                          per stream: state, params, messages, bytes
-  fault KIND [ARG] [on CODE] [stream N] [count N]
+  fault KIND [ARG] [on CODE] [stream N] [control N] [count N]
         ctl-delay MS | ctl-drop | ctl-status STATUS | ctl-short N | ctl-used-len N
         io-delay MS  | io-drop  | io-status STATUS  | io-short N  | io-used-len N | io-latency N
   fault clear                    remove every fault and trigger
@@ -384,6 +549,14 @@ commands:
   xrun SID | period SID          PCM_XRUN / PCM_PERIOD_ELAPSED event (any SID)
   event CODE DATA                raw event (CODE: number, jack-connected, xrun, ...)
   trigger PCM-CODE SID MS CMD... run CMD MS ms after PCM-CODE (START...) on stream SID
+  ctl-list                       every control element: description, TLV, value
+  ctl-get ID                     its value (members separated by commas)
+  ctl-set ID VALUE[,VALUE...]    set it (as a knob would) and send CTL_NOTIFY (value)
+  ctl-access ID +FLAG|-FLAG...   change access (read write volatile inactive tlv-read
+                                 tlv-write tlv-command) and send CTL_NOTIFY (info)
+  ctl-tlv ID [TYPE WORD...]      print, or set and send CTL_NOTIFY (tlv); TYPE: a number,
+                                 db-scale MIN STEP [mute], db-minmax MIN MAX, ... (0.01 dB)
+  ctl-notify ID [MASK]           send CTL_NOTIFY only (MASK: value,info,tlv or a number)
 ";
 
 /// Serves the control socket: one command a line, replies as described above.
@@ -476,6 +649,28 @@ mod tests {
         assert_eq!(f("ctl-short 2 on pcm_info").unwrap().code, Some(R_PCM_INFO));
         assert_eq!(f("io-latency 480").unwrap().kind, FaultKind::Latency(480));
         assert_eq!(f("ctl-drop on 0x105").unwrap().code, Some(R_PCM_STOP));
+        let x = f("ctl-status IO_ERR on CTL_WRITE control 2 count 1").unwrap();
+        assert_eq!(
+            (x.kind, x.code, x.control, x.count),
+            (
+                FaultKind::Status(S_IO_ERR),
+                Some(R_CTL_WRITE),
+                Some(2),
+                Some(1)
+            )
+        );
+        assert_eq!(
+            x.to_string(),
+            "ctl-status 0x8003 on CTL_WRITE control 2 count 1"
+        );
+        assert_eq!(
+            f("ctl-drop on ctl_tlv_read").unwrap().code,
+            Some(R_CTL_TLV_READ)
+        );
+        assert_eq!(
+            f("ctl-drop on VIRTIO_SND_R_CTL_INFO").unwrap().code,
+            Some(R_CTL_INFO)
+        );
         for bad in [
             "",
             "ctl",
@@ -488,6 +683,8 @@ mod tests {
             "ctl-drop count",
             "ctl-latency 4",
             "ctl-drop bogus 1",
+            "io-drop control 1",
+            "ctl-drop control",
         ] {
             assert!(f(bad).is_err(), "{bad}");
         }
@@ -509,30 +706,105 @@ mod tests {
                 ..f("ctl-status BAD_MSG").unwrap()
             },
         ];
-        assert_eq!(take_fault(&mut v, Target::Io, None, Some(0)), None);
+        assert_eq!(take_fault(&mut v, Target::Io, None, Some(0), None), None);
         assert_eq!(
-            take_fault(&mut v, Target::Ctl, Some(R_PCM_INFO), None),
+            take_fault(&mut v, Target::Ctl, Some(R_PCM_INFO), None, None),
             Some(FaultKind::Status(S_BAD_MSG))
         );
         assert_eq!(
-            take_fault(&mut v, Target::Ctl, Some(R_PCM_START), Some(0)),
+            take_fault(&mut v, Target::Ctl, Some(R_PCM_START), Some(0), None),
             Some(FaultKind::Delay(10))
         );
         // count 1 used up: START now falls through to the unlimited fault 3.
         assert_eq!(
-            take_fault(&mut v, Target::Ctl, Some(R_PCM_START), Some(0)),
+            take_fault(&mut v, Target::Ctl, Some(R_PCM_START), Some(0), None),
             Some(FaultKind::Status(S_BAD_MSG))
         );
         assert_eq!(
-            take_fault(&mut v, Target::Io, None, Some(1)),
+            take_fault(&mut v, Target::Io, None, Some(1), None),
             Some(FaultKind::Status(S_IO_ERR))
         );
         assert_eq!(
-            take_fault(&mut v, Target::Io, None, Some(1)),
+            take_fault(&mut v, Target::Io, None, Some(1), None),
             Some(FaultKind::Status(S_IO_ERR))
         );
-        assert_eq!(take_fault(&mut v, Target::Io, None, Some(1)), None);
+        assert_eq!(take_fault(&mut v, Target::Io, None, Some(1), None), None);
         assert_eq!(v.len(), 1);
+        // control N narrows to CTL requests naming the element.
+        let mut v = vec![Fault {
+            id: 1,
+            ..f("ctl-status NOT_SUPP on CTL_WRITE control 2").unwrap()
+        }];
+        assert_eq!(
+            take_fault(&mut v, Target::Ctl, Some(R_CTL_WRITE), None, Some(1)),
+            None
+        );
+        assert_eq!(
+            take_fault(&mut v, Target::Ctl, Some(R_CTL_READ), None, Some(2)),
+            None
+        );
+        assert_eq!(
+            take_fault(&mut v, Target::Ctl, Some(R_CTL_WRITE), None, Some(2)),
+            Some(FaultKind::Status(S_NOT_SUPP))
+        );
+    }
+
+    #[test]
+    fn ctl_commands_without_device() {
+        let c = Control::with_controls(crate::ctls::ControlSet::Default.build());
+        let list = c.execute("ctl-list").unwrap();
+        assert_eq!(list.lines().count(), 13);
+        assert!(list.starts_with("ctl 0 'Master Playback Volume' index 0 INTEGER"));
+        assert!(list.contains("reads 0 writes 0"));
+        assert_eq!(c.execute("ctl-get 2").unwrap(), "200,200");
+        // The value changes even though no CTL_NOTIFY can be sent.
+        let s = c.execute("ctl-set 2 100,101").unwrap();
+        assert!(
+            s.contains("'PCM Playback Volume' = 100,101; no CTL_NOTIFY: no device"),
+            "{s}"
+        );
+        assert_eq!(c.execute("ctl-get 2").unwrap(), "100,101");
+        c.execute("ctl-set 5 Internal Mic").unwrap();
+        assert_eq!(c.execute("ctl-get 5").unwrap(), "2");
+        c.execute("ctl-set 0x7 -2000").unwrap();
+        assert_eq!(c.execute("ctl-get 7").unwrap(), "-2000");
+        for bad in [
+            "ctl-set 2 256,0",
+            "ctl-set 2",
+            "ctl-set 13 0",
+            "ctl-get 13",
+            "ctl-get",
+            "ctl-get x",
+            "ctl-frob 1",
+            "ctl-access 0 +bogus",
+            "ctl-access 0 write",
+            "ctl-access 1 +tlv-read",
+            "ctl-tlv 0 db-scale 1",
+            "ctl-notify 70000",
+        ] {
+            assert!(c.execute(bad).is_err(), "{bad}");
+        }
+        assert_eq!(c.execute("ctl-get 2").unwrap(), "100,101");
+        // Access and TLV changes.
+        let s = c.execute("ctl-access 12 -inactive -write").unwrap();
+        assert!(s.contains("access read tlv none"), "{s}");
+        assert_eq!(c.controls().list[12].access, CTL_ACCESS_READ);
+        c.execute("ctl-tlv 0 db-scale -6000 100 mute").unwrap();
+        assert_eq!(c.controls().list[0].tlv, tlv_db_scale(-6000, 100, true));
+        c.execute("ctl-tlv 8 0x77 1 -1").unwrap();
+        assert_eq!(c.controls().list[8].tlv, tlv(0x77, &[1, u32::MAX]));
+        assert_eq!(
+            c.execute("ctl-tlv 2").unwrap(),
+            "tlv db-minmax -51.00dB..0.00dB\nlast command none"
+        );
+        assert!(c
+            .execute("ctl-notify 1 info")
+            .unwrap_err()
+            .contains("no device"));
+        // No controls at all.
+        let n = Control::new();
+        assert_eq!(n.execute("ctl-list").unwrap(), "");
+        assert!(n.execute("ctl-get 0").is_err());
     }
 
     #[test]

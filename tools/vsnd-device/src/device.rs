@@ -14,8 +14,8 @@
 use std::collections::VecDeque;
 use std::io;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -37,13 +37,14 @@ use vmm_sys_util::event::{
 use crate::audio;
 use crate::card::{answer_query, next_state, Config, PcmState, StreamCtl};
 use crate::control::{Control, FaultKind, Target};
+use crate::ctls::Controls;
 use crate::proto::*;
 
 pub type GM = GuestMemoryAtomic<GuestMemoryMmap>;
 pub type Vring = VringRwLock<GM>;
 
-/// Largest control request read from the guest.
-const MAX_CTL_REQUEST: usize = 4096;
+/// Largest control request read from the guest: a CTL_TLV_WRITE of the largest TLV.
+const MAX_CTL_REQUEST: usize = CTL_HDR_SIZE + CTL_TLV_HDR_SIZE + CTL_TLV_MAX;
 
 /// Options that are not part of the config space.
 #[derive(Clone, Debug)]
@@ -205,6 +206,10 @@ pub struct Shared {
     vrings: OnceLock<Vec<Vring>>,
     mem: RwLock<Option<GM>>,
     event_idx: AtomicBool,
+    /// Virtio features the driver acked (SET_FEATURES).
+    acked: AtomicU64,
+    /// Warned that QEMU's config space is too short for `controls`.
+    config_warned: AtomicBool,
     control: Arc<Control>,
     /// Serialises the routing of tx (rx) messages between the epoll thread and the poller.
     io_lock: [Mutex<()>; 2],
@@ -287,7 +292,7 @@ impl Shared {
         status: u32,
         data: &[u8],
     ) {
-        let fault = stream.and_then(|sid| self.control.take(Target::Io, None, Some(sid)));
+        let fault = stream.and_then(|sid| self.control.take(Target::Io, None, Some(sid), None));
         let (status, latency) = match fault {
             Some(FaultKind::Status(s)) => (s, 0),
             Some(FaultKind::Latency(l)) => (status, l),
@@ -344,9 +349,31 @@ impl Shared {
         g.clock = None;
     }
 
-    /// Handles one control request: the reply, the request code, and the stream of a PCM
-    /// request.
-    fn handle_ctl(self: &Arc<Self>, req: &[u8], resp_cap: usize) -> (CtlReply, u32, Option<u32>) {
+    /// The device's control elements (kept by the test control, so that they outlive a
+    /// connection and `--exec` can set them before one).
+    pub fn ctls(&self) -> MutexGuard<'_, Controls> {
+        self.control.controls()
+    }
+
+    /// Why CTL_* requests are not supported, if they are not: the device has no controls, or
+    /// the driver did not negotiate VIRTIO_SND_F_CTLS.
+    fn ctls_unavailable(&self) -> Option<&'static str> {
+        if self.cfg.controls == 0 {
+            Some("the device has no controls")
+        } else if self.acked.load(Ordering::Relaxed) & (1 << F_CTLS) == 0 {
+            Some("VIRTIO_SND_F_CTLS not negotiated")
+        } else {
+            None
+        }
+    }
+
+    /// Handles one control request: the reply, the request code, the stream of a PCM
+    /// request, the control of a CTL request.
+    fn handle_ctl(
+        self: &Arc<Self>,
+        req: &[u8],
+        resp_cap: usize,
+    ) -> (CtlReply, u32, Option<u32>, Option<u32>) {
         match parse_ctl(req) {
             CtlRequest::Query {
                 code,
@@ -354,14 +381,48 @@ impl Shared {
                 count,
                 size,
             } => {
-                let jacks = self.jacks.lock().unwrap().clone();
-                let r = answer_query(&self.cfg, &jacks, code, start_id, count, size, resp_cap);
+                let r = if code == R_CTL_INFO {
+                    match self.ctls_unavailable() {
+                        Some(why) => {
+                            info!("ctl: CTL_INFO: {why} -> NOT_SUPP");
+                            CtlReply::status(S_NOT_SUPP)
+                        }
+                        None => self.ctls().info(start_id, count, size, resp_cap),
+                    }
+                } else {
+                    let jacks = self.jacks.lock().unwrap().clone();
+                    answer_query(&self.cfg, &jacks, code, start_id, count, size, resp_cap)
+                };
                 info!(
                     "ctl: {} start {start_id} count {count} size {size} -> {}",
                     code_name(code),
                     status_name(r.status)
                 );
-                (r, code, None)
+                (r, code, None, None)
+            }
+            CtlRequest::Ctl { code, control_id } => {
+                if let Some(why) = self.ctls_unavailable() {
+                    info!(
+                        "ctl: {} control {control_id}: {why} -> NOT_SUPP",
+                        code_name(code)
+                    );
+                    return (CtlReply::status(S_NOT_SUPP), code, None, Some(control_id));
+                }
+                let o = self
+                    .ctls()
+                    .request(code, control_id, &req[CTL_HDR_SIZE..], resp_cap);
+                let line = format!(
+                    "ctl: {} control {control_id}: {} -> {}",
+                    code_name(code),
+                    o.note,
+                    status_name(o.reply.status)
+                );
+                if o.reply.status == S_OK {
+                    info!("{line}");
+                } else {
+                    warn!("{line}");
+                }
+                (o.reply, code, None, Some(control_id))
             }
             CtlRequest::Pcm { stream_id, op } => {
                 let status = self.pcm_command(stream_id, &op);
@@ -377,18 +438,23 @@ impl Shared {
                     op.name(),
                     status_name(status)
                 );
-                (CtlReply::status(status), op_code(&op), Some(stream_id))
+                (
+                    CtlReply::status(status),
+                    op_code(&op),
+                    Some(stream_id),
+                    None,
+                )
             }
             CtlRequest::Other { code } => {
                 info!("ctl: {} ({code:#x}) -> NOT_SUPP", code_name(code));
-                (CtlReply::status(S_NOT_SUPP), code, None)
+                (CtlReply::status(S_NOT_SUPP), code, None, None)
             }
             CtlRequest::Short { code, len } => {
                 warn!(
                     "ctl: {} ({code:#x}) too short ({len} bytes) -> BAD_MSG",
                     code_name(code)
                 );
-                (CtlReply::status(S_BAD_MSG), code, None)
+                (CtlReply::status(S_BAD_MSG), code, None, None)
             }
         }
     }
@@ -439,8 +505,8 @@ impl Shared {
             let mut req = vec![0u8; c.readable_len().min(MAX_CTL_REQUEST)];
             let n = c.read(&mem, 0, &mut req);
             req.truncate(n);
-            let (reply, code, stream) = self.handle_ctl(&req, c.writable_len());
-            let fault = self.control.take(Target::Ctl, Some(code), stream);
+            let (reply, code, stream, ctl) = self.handle_ctl(&req, c.writable_len());
+            let fault = self.control.take(Target::Ctl, Some(code), stream, ctl);
             let mut bytes = reply.to_bytes();
             if let Some(FaultKind::Status(s)) = fault {
                 bytes[0..4].copy_from_slice(&s.to_le_bytes());
@@ -546,8 +612,14 @@ impl Shared {
         let chain = chain.ok_or("no event buffer available")?;
         let written = chain.write(&mem, 0, &encode_event(code, data));
         self.push_used(QUEUE_EVENT, chain.head, written as u32);
-        info!("event {code:#x} data {data} sent ({written} bytes)");
-        Ok(format!("event {code:#x} data {data} sent"))
+        info!("event {code:#x} data {data:#x} sent ({written} bytes)");
+        Ok(format!("event {code:#x} data {data:#x} sent"))
+    }
+
+    /// Sends VIRTIO_SND_EVT_CTL_NOTIFY (virtio_snd_ctl_event: le16 control_id, le16 mask).
+    pub fn send_ctl_notify(self: &Arc<Self>, control_id: u16, mask: u16) -> Result<String, String> {
+        self.send_event(EVT_CTL_NOTIFY, ctl_notify_data(control_id, mask))
+            .map(|_| format!("CTL_NOTIFY control {control_id} mask {mask:#x} sent"))
     }
 
     /// One line per stream and jack, for the `stats` command.
@@ -700,6 +772,8 @@ impl VsndBackend {
             vrings: OnceLock::new(),
             mem: RwLock::new(None),
             event_idx: AtomicBool::new(false),
+            acked: AtomicU64::new(0),
+            config_warned: AtomicBool::new(false),
             control: control.clone(),
             io_lock: [Mutex::new(()), Mutex::new(())],
             quit: AtomicBool::new(false),
@@ -765,11 +839,15 @@ impl VhostUserBackend for VsndBackend {
         if self.shared.opts.event_idx {
             f |= 1 << VIRTIO_RING_F_EVENT_IDX;
         }
+        if self.shared.cfg.controls > 0 {
+            f |= 1 << F_CTLS;
+        }
         f
     }
 
     fn acked_features(&self, features: u64) {
         info!("vhost-user: features acked {features:#x}");
+        self.shared.acked.store(features, Ordering::Relaxed);
     }
 
     fn protocol_features(&self) -> VhostUserProtocolFeatures {
@@ -782,6 +860,16 @@ impl VhostUserBackend for VsndBackend {
 
     fn get_config(&self, offset: u32, size: u32) -> Vec<u8> {
         debug!("vhost-user: GET_CONFIG offset {offset} size {size}");
+        if self.shared.cfg.controls > 0
+            && u64::from(offset) + u64::from(size) < CONFIG_SIZE as u64
+            && !self.shared.config_warned.swap(true, Ordering::Relaxed)
+        {
+            warn!(
+                "vhost-user: QEMU's config space has {} bytes, without `controls`: the guest \
+                 cannot read it (QEMU: -device vhost-user-snd-pci,...,controls=on)",
+                u64::from(offset) + u64::from(size)
+            );
+        }
         self.shared.cfg.read_config(offset, size)
     }
 
@@ -842,6 +930,7 @@ impl VhostUserBackend for VsndBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ctls::ControlSet;
 
     #[test]
     fn segments() {
@@ -886,6 +975,91 @@ mod tests {
         mem.read_slice(&mut w, GuestAddress(0x400)).unwrap();
         assert_eq!(w, [9, 9, 9, 9, 9, 9, 9, 9, 7, 7]);
         assert_eq!((c.readable_len(), c.writable_len()), (8, 12));
+    }
+
+    fn backend(controls: ControlSet) -> (Arc<VsndBackend>, Arc<Control>) {
+        let built = controls.build();
+        let cfg = Config {
+            jacks: 0,
+            streams: 0,
+            chmaps: 0,
+            layout: crate::card::Layout::Alternate,
+            pcm_features: 0,
+            controls: built.len(),
+        };
+        let opts = Options {
+            capture_freq: 0.0,
+            capture_amp: 0.0,
+            event_idx: false,
+            poll_us: 1000,
+        };
+        let control = Control::with_controls(built);
+        let b = VsndBackend::new(cfg, opts, control.clone()).unwrap();
+        (b, control)
+    }
+
+    fn ctl_req(code: u32, id: u32, payload: &[u8]) -> Vec<u8> {
+        let mut v = code.to_le_bytes().to_vec();
+        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn ctl_requests_through_the_device() {
+        let (b, control) = backend(ControlSet::Default);
+        let sh = &b.shared;
+        assert_ne!(b.features() & 1 << F_CTLS, 0);
+        assert_eq!(sh.cfg.read_config(12, 4), [13, 0, 0, 0]);
+        let read = ctl_req(R_CTL_READ, 2, &[]);
+        // Not negotiated: NOT_SUPP, for CTL_INFO too.
+        let (r, code, stream, ctl) = sh.handle_ctl(&read, 516);
+        assert_eq!(
+            (r.status, code, stream, ctl),
+            (S_NOT_SUPP, R_CTL_READ, None, Some(2))
+        );
+        let mut info = R_CTL_INFO.to_le_bytes().to_vec();
+        for x in [0u32, 13, 96] {
+            info.extend_from_slice(&x.to_le_bytes());
+        }
+        assert_eq!(sh.handle_ctl(&info, 4 + 13 * 96).0.status, S_NOT_SUPP);
+        b.acked_features(1 << F_CTLS | 1 << VIRTIO_F_VERSION_1);
+        let r = sh.handle_ctl(&info, 4 + 13 * 96).0;
+        assert_eq!((r.status, r.payload.len()), (S_OK, 13 * 96));
+        let (r, ..) = sh.handle_ctl(&read, 516);
+        assert_eq!(
+            (r.status, &r.payload[..8]),
+            (S_OK, &[200, 0, 0, 0, 200, 0, 0, 0][..])
+        );
+        // A write, seen by the test control.
+        let mut v = vec![0u8; CTL_VALUE_SIZE];
+        v[..8].copy_from_slice(&[10, 0, 0, 0, 20, 0, 0, 0]);
+        let (r, ..) = sh.handle_ctl(&ctl_req(R_CTL_WRITE, 2, &v), 4);
+        assert_eq!(r, CtlReply::status(S_OK));
+        assert_eq!(control.execute("ctl-get 2").unwrap(), "10,20");
+        // Short: the header, the value.
+        let (r, code, ..) = sh.handle_ctl(&read[..7], 516);
+        assert_eq!((r.status, code), (S_BAD_MSG, R_CTL_READ));
+        let (r, ..) = sh.handle_ctl(&ctl_req(R_CTL_WRITE, 2, &v[..500]), 4);
+        assert_eq!(r.status, S_BAD_MSG);
+        assert_eq!(control.execute("ctl-get 2").unwrap(), "10,20");
+        // The test control's change is what the driver reads; no event queue yet.
+        let s = control.execute("ctl-set 2 30,40").unwrap();
+        assert!(s.contains("no CTL_NOTIFY"), "{s}");
+        let (r, ..) = sh.handle_ctl(&read, 516);
+        assert_eq!(r.payload[..8], [30, 0, 0, 0, 40, 0, 0, 0]);
+        assert!(control.execute("ctl-notify 2").is_err());
+        // TLV through the device: a write-only TLV request carries the TLV after the header.
+        let t = crate::ctls::tlv_db_minmax(-100, 0);
+        let (r, ..) = sh.handle_ctl(&ctl_req(R_CTL_TLV_WRITE, 2, &t), 4);
+        assert_eq!(r.status, S_OK);
+        let (r, ..) = sh.handle_ctl(&ctl_req(R_CTL_TLV_READ, 2, &[]), 100);
+        assert_eq!(r.payload, t);
+        // A device without controls: NOT_SUPP whatever the driver acks.
+        let (b, _) = backend(ControlSet::None);
+        assert_eq!(b.features() & 1 << F_CTLS, 0);
+        b.acked_features(1 << F_CTLS);
+        assert_eq!(b.shared.handle_ctl(&read, 516).0.status, S_NOT_SUPP);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod audio;
 mod card;
 mod control;
+mod ctls;
 mod device;
 mod proto;
 
@@ -16,6 +17,7 @@ use vhost_user_backend::VhostUserDaemon;
 use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
 
 use card::{Config, Layout};
+use ctls::ControlSet;
 use device::{Options, VsndBackend};
 
 const USAGE: &str = "\
@@ -34,6 +36,10 @@ usage: vsnd-device --socket PATH [options]
                        (EVT_XRUNS: the xrun command's events), polling (MSG_POLLING: the
                        device polls tx/rx every --poll-us, default 1000, for streams that
                        selected it); default none
+  --controls SET       control elements (VIRTIO_SND_F_CTLS): default (one of every type:
+                       Master Playback Volume, ..., `ctl PATH ctl-list`), N (N INTEGER
+                       elements \"Test Control\" with indexes 0..N-1, N <= 1024) or none
+                       (default). QEMU needs -device vhost-user-snd-pci,...,controls=on
   --persist            serve one connection after another (default: exit after the first)
   --control PATH       test-control socket (faults, events, stats; `ctl PATH help`)
   --exec COMMAND       run a test-control command at start, e.g. --exec 'fault ctl-drop on
@@ -51,6 +57,7 @@ struct Args {
     level: LevelFilter,
     control: Option<String>,
     exec: Vec<String>,
+    controls: ControlSet,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -62,6 +69,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             chmaps: 0,
             layout: Layout::Alternate,
             pcm_features: 0,
+            controls: 0,
         },
         opts: Options {
             capture_freq: 1000.0,
@@ -73,6 +81,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         level: LevelFilter::Info,
         control: None,
         exec: Vec::new(),
+        controls: ControlSet::None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -106,6 +115,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 }
             }
             "--poll-us" => a.opts.poll_us = num(arg, val(arg)?)?,
+            "--controls" => a.controls = ControlSet::parse(&val(arg)?)?,
             "--persist" => a.persist = true,
             "--control" => a.control = Some(val(arg)?),
             "--exec" => a.exec.push(val(arg)?),
@@ -124,6 +134,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     if !(0.0..=1.0).contains(&a.opts.capture_amp) || a.opts.capture_freq < 0.0 {
         return Err("--capture-amp wants 0..1, --capture-freq >= 0".into());
     }
+    a.cfg.controls = a.controls.build().len();
     Ok(a)
 }
 
@@ -176,15 +187,16 @@ fn main() -> ExitCode {
     log::set_max_level(args.level);
     let c = &args.cfg;
     info!(
-        "vsnd-device {}: socket {}, jacks {} streams {} chmaps {}, layout {:?}",
+        "vsnd-device {}: socket {}, jacks {} streams {} chmaps {} controls {}, layout {:?}",
         env!("CARGO_PKG_VERSION"),
         args.socket,
         c.jacks,
         c.streams,
         c.chmaps,
+        c.controls,
         c.layout
     );
-    let ctl = control::Control::new();
+    let ctl = control::Control::with_controls(args.controls.build());
     for cmd in &args.exec {
         match ctl.execute(cmd) {
             Ok(s) => info!("exec '{cmd}': ok {s}"),
@@ -273,6 +285,16 @@ mod tests {
         assert!(parse("--socket s --streams").is_err());
         assert!(parse("--socket s --streams x").is_err());
         assert!(parse("--socket s --bogus").is_err());
+        assert_eq!(a.cfg.controls, 0);
+        let a = parse("--socket s --controls default").unwrap();
+        assert_eq!(
+            (a.controls.clone(), a.cfg.controls),
+            (ControlSet::Default, 13)
+        );
+        assert_eq!(parse("--socket s --controls 40").unwrap().cfg.controls, 40);
+        assert_eq!(parse("--socket s --controls none").unwrap().cfg.controls, 0);
+        assert!(parse("--socket s --controls lots").is_err());
+        assert!(parse("--socket s --controls 2000").is_err());
         assert_eq!(parse("-h").err().unwrap(), "");
     }
 }

@@ -22,6 +22,8 @@
 # QEMU then needs (-m must equal the memfd size):
 #   -object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem
 #   -chardev socket,id=vsnd,path=SOCK -device vhost-user-snd-pci,chardev=vsnd
+# and, for a device with --controls, ",controls=on" on that -device (else the guest reads
+# `controls` as 0xffffffff; see tools/vsnd-device/README.md)
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -11,7 +11,7 @@
 #                                host from the loopback sink's monitor (parecord)
 #   recorded.wav, recorded.png   what the guest recorded through the driver (alsabat's
 #                                capture, sent over the serial console in base64)
-#   summary.txt                  duration, RMS level and dominant frequency of each
+#   summary.txt                  duration, RMS level, dominant frequency and dropouts of each
 # The demo fails if the guest script fails, or if either recording is silent or its
 # dominant frequency is not the 1 kHz tone.
 set -euo pipefail
@@ -47,12 +47,12 @@ rec_pid=$!
 
 step "demo: booting the guest"
 set +e
-# The base64 lines of the recording are left out of the screen (they are in the log).
+# The base64 lines of the recording are left out of the screen (they are in the log); sed -u
+# passes every other line on at once.
 "$BENCH_ROOT/scripts/run-guest.sh" --backend pa --module "$BENCH_ROOT/src/virtio_snd_rs.ko" \
 	--log "$WORK/serial.log" demo.sh 2>&1 |
-	awk '/^DEMO-FILE-BEGIN / { skip = 1; print "    (" $3 " bytes of " $2 " in base64, for the host)"; fflush(); next }
-		/^DEMO-FILE-END / { skip = 0; next }
-		!skip && !/^\+ qemu/ { print; fflush() }'
+	sed -u -e '/^+ qemu/d' -e '/^DEMO-FILE-BEGIN /,/^DEMO-FILE-END /{' \
+		-e 's/^DEMO-FILE-BEGIN \([^ ]*\) \([0-9]*\).*/    (\2 bytes of \1 in base64, for the host)/p' -e 'd' -e '}'
 guest_rc=${PIPESTATUS[0]}
 set -e
 sleep 0.5 # the tail of the tone through PulseAudio
@@ -86,7 +86,7 @@ fi
 
 # analyze FILE LABEL: checks FILE and writes its spectrogram next to it.
 analyze() {
-	local f=$1 label=$2 dur rms freq db
+	local f=$1 label=$2 dur rms freq db gaps
 	[[ -f $f ]] || return 0
 	dur=$(soxi -D "$f" 2>/dev/null || echo 0)
 	if awk -v d="$dur" 'BEGIN { exit !(d < 0.2) }'; then
@@ -98,8 +98,31 @@ analyze() {
 	db=$(awk -v r="$rms" 'BEGIN { if (r > 0) printf "%.1f", 20 * log(r) / log(10); else print "-inf" }')
 	# The dominant frequency: the largest bin of sox's power spectrum (bins of 11.7 Hz at 48 kHz).
 	freq=$(sox "$f" -n remix 1 stat -freq 2>&1 | awk 'NF == 2 && $1 + 0 > 0 && $2 + 0 > m { m = $2 + 0; f = $1 } END { printf "%.0f", f }')
-	printf '%-9s %-13s %5.2f s  RMS %6s dBFS  dominant %5s Hz\n' "$label:" "$(basename "$f")" "$dur" "$db" "$freq" |
-		tee -a "$OUT/summary.txt"
+	# Dropouts: silent stretches of 2 ms to 1 s after the sound began (a sine is never near 0
+	# that long; a longer one is the pause between two tries); reported, not failed: QEMU
+	# and PulseAudio on a busy host make some too.
+	gaps=$(python3 - "$f" <<'EOF'
+import array, sys, wave
+w = wave.open(sys.argv[1])
+rate, ch = w.getframerate(), w.getnchannels()
+a = array.array("h", w.readframes(w.getnframes()))
+if sys.byteorder == "big":
+    a.byteswap()
+quiet, start, begun, gaps = 0, 0, False, []
+for i, v in enumerate(a[0::ch]):
+    if -200 < v < 200:
+        if quiet == 0:
+            start = i
+        quiet += 1
+        continue
+    if begun and rate // 500 <= quiet < rate:
+        gaps.append("%.2f s (%.0f ms)" % (start / rate, quiet * 1000 / rate))
+    quiet, begun = 0, True
+print("%d%s" % (len(gaps), (": " + ", ".join(gaps[:4])) if gaps else ""))
+EOF
+	)
+	printf '%-9s %-13s %5.2f s  RMS %6s dBFS  dominant %5s Hz  dropouts %s\n' "$label:" "$(basename "$f")" \
+		"$dur" "$db" "$freq" "$gaps" | tee -a "$OUT/summary.txt"
 	awk -v r="$rms" 'BEGIN { exit !(r < 0.01) }' && problems+=("$label: silent (RMS $db dBFS)")
 	awk -v f="$freq" -v t="$TONE" 'BEGIN { exit !(f < t - 30 || f > t + 30) }' &&
 		problems+=("$label: dominant frequency $freq Hz, not $TONE Hz")

@@ -580,6 +580,15 @@ impl Substream<'_> {
         unsafe { (*(*self.ptr).runtime).delay = frames.min(i64::MAX as u64) as _ };
     }
 
+    /// Sets how long a blocking read or write waits for the hardware to make room or data
+    /// before it fails with `EIO` (`substream->wait_time`; ALSA's default is 100 ms, or 1.1
+    /// buffers if that is longer).
+    pub(crate) fn set_wait_time(&self, ms: u32) {
+        // SAFETY: By the type invariant the substream is valid; `wait_time` is read by the
+        // read/write paths, which cannot run during the sleeping callbacks that call this.
+        unsafe { (*self.ptr).wait_time = ms as _ };
+    }
+
     /// Installs `buf` as the runtime buffer (the caller keeps `buf` alive until
     /// [`Substream::clear_buffer`]), or fails if it is smaller than `bytes`.
     pub(crate) fn set_buffer(&self, buf: &Arc<DmaBuffer>, bytes: usize) -> Result {

@@ -446,6 +446,14 @@ impl Stream {
         }
         drop(ctl);
 
+        // A virtual device may lag behind real time when its host is busy: let blocking
+        // reads and writes wait as long as a control request may take, and at least 1.1
+        // buffers, before ALSA gives up with EIO.
+        let buffer_ms = u64::from(geo.buffer_frames()) * 1100 / u64::from(params.rate());
+        substream.set_wait_time(
+            snd.timeout_ms
+                .max(u32::try_from(buffer_ms).unwrap_or(u32::MAX)),
+        );
         let buffer = DmaBuffer::new(params.buffer_bytes() as usize)?;
         substream.set_buffer(&buffer, params.buffer_bytes() as usize)?;
         self.replace_msgs(geo.periods() as usize)?;

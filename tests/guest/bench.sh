@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # One benchmark workload (scripts/bench.sh boots the guest once per workload and driver):
-#   bench.driver=c|rs  bench.workload=play|capture|duplex|tiny  bench.period=FRAMES
+#   bench.driver=c|rs  bench.workload=[hog-]play|capture|duplex|tiny|rtl  bench.period=FRAMES
 #   bench.secs=N (default 2)
+# hog-WORKLOAD runs WORKLOAD with both vCPUs kept busy by two spinning shells. rtl measures
+# the round-trip latency with alsabat --roundtriplatency (buffer 4 periods; needs the pa
+# backend's loopback) and reports it as latency_ms.
 # 48 kHz S16 stereo, buffer = 4 periods. Prints one line
 #   BENCH-RESULT rc=.. xruns=.. busy_jiffies=.. total_jiffies=.. irqs=.. secs=..
 # where irqs counts the virtio interrupts the guest took (all vectors of the sound device).
@@ -20,7 +23,19 @@ A="-D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=$P --buffer-size=$((4 
 set -- $(cpu)
 b0=$1 t0=$2
 i0=$(device_irqs)
-case ${BENCH_WORKLOAD:-play} in
+W=${BENCH_WORKLOAD:-play}
+hogs=
+case $W in
+hog-*)
+	W=${W#hog-}
+	for _ in 1 2; do
+		sh -c 'while :; do :; done' &
+		hogs="$hogs $!"
+	done
+	;;
+esac
+latency=-
+case $W in
 play) aplay $A /dev/zero >/tmp/out 2>&1; rc=$? ;;
 capture) arecord $A /dev/null >/tmp/out 2>&1; rc=$? ;;
 duplex)
@@ -32,12 +47,20 @@ duplex)
 	cat /tmp/out.c >>/tmp/out
 	;;
 tiny) pcm-client tiny hw:0,0 8 "$SECS" >/tmp/out 2>&1; rc=$? ;;
+rtl)
+	alsabat -P hw:0,0 -C hw:0,0 -c 2 -r 48000 -f S16_LE --roundtriplatency \
+		-B $((4 * P)) -E "$P" >/tmp/out 2>&1
+	rc=$?
+	latency=$(sed -n "s/.*round trip latency \([0-9]*\) *ms.*/\1/p" /tmp/out | sort -n | head -n1)
+	[ -n "$latency" ] || latency=-
+	;;
 esac
+[ -z "$hogs" ] || kill $hogs
 i1=$(device_irqs)
 set -- $(cpu)
 xruns=$(grep -c -i 'underrun\|overrun' /tmp/out)
 tx=$(sed -n 's/.*xruns=\([0-9]*\).*/\1/p' /tmp/out)
 [ -n "$tx" ] && xruns=$((xruns + tx))
-tail -3 /tmp/out | sed 's/^/# /'
-echo "BENCH-RESULT rc=$rc xruns=$xruns busy_jiffies=$(($1 - b0)) total_jiffies=$(($2 - t0)) irqs=$((i1 - i0)) secs=$SECS"
+tail -${BENCH_TAIL:-3} /tmp/out | sed 's/^/# /'
+echo "BENCH-RESULT rc=$rc xruns=$xruns latency_ms=$latency busy_jiffies=$(($1 - b0)) total_jiffies=$(($2 - t0)) irqs=$((i1 - i0)) secs=$SECS"
 exit 0

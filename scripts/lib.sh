@@ -10,13 +10,57 @@ export LIBCLANG_PATH=/usr/lib/llvm-$LLVM_VERSION/lib
 export PATH="$HOME/.cargo/bin:$PATH"
 BINDGEN="$BENCH_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen"
 
-# Cache key of the guest kernel: the pinned versions plus the config fragment.
-kernel_key() {
-	cat "$BENCH_ROOT/scripts/versions.env" "$BENCH_ROOT/scripts/guest.config" |
-		grep -v '^#' | sha256sum | cut -c1-16
+# Cache key of a guest kernel: the pinned versions plus its config fragments (default: the
+# normal kernel's, scripts/guest.config).
+kernel_key() { # [FRAGMENT...]
+	(($#)) || set -- "$BENCH_ROOT/scripts/guest.config"
+	cat "$BENCH_ROOT/scripts/versions.env" "$@" | grep -v '^#' | sha256sum | cut -c1-16
 }
 KSRC="$BENCH_CACHE/$LINUX_SOURCE_PKG-$LINUX_SOURCE_VERSION/src"
 KDIR_DEFAULT="$BENCH_CACHE/kbuild-$(kernel_key)"
+# The debug kernel (lockdep, KFENCE, kmemleak, ...): both fragments, merged in this order.
+DEBUG_FRAGMENTS=("$BENCH_ROOT/scripts/guest.config" "$BENCH_ROOT/scripts/guest-debug.config")
+KDIR_DEBUG="$BENCH_CACHE/kbuild-debug-$(kernel_key "${DEBUG_FRAGMENTS[@]}")"
+
+# Checks that every option of the fragments survived olddefconfig in KDIR/.config (for an
+# option set twice, the last fragment wins, as in merge_config.sh). "=n" means "not =y".
+# Prints each miss and returns 1 if any.
+config_check() { # KDIR FRAGMENT...
+	local kdir=$1 line opt bad=0
+	shift
+	declare -A want=()
+	local order=()
+	while IFS= read -r line; do
+		[[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)= ]] || continue
+		opt=${BASH_REMATCH[1]}
+		[[ -n ${want[$opt]+set} ]] || order+=("$opt")
+		want[$opt]=$line
+	done < <(cat "$@")
+	for opt in "${order[@]}"; do
+		line=${want[$opt]}
+		if [[ $line == *=n ]]; then
+			grep -qE "^$opt=(y|m)\$" "$kdir/.config" && { echo "config: $opt is set" >&2; bad=1; }
+		elif ! grep -qxF "$line" "$kdir/.config"; then
+			echo "config: $line did not stick ($(grep -E "^(# )?$opt[= ]" "$kdir/.config" || echo 'absent'))" >&2
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
+# Builds the module against KDIR in a copy of the source under KDIR (the normal build in
+# src/ stays untouched; Kbuild's MO= does not work for this module). Prints the .ko path.
+build_module_copy() { # KDIR [MAKE ARGS...]
+	local kdir=$1 copy=$1/virtio-snd-rs-module
+	shift
+	mkdir -p "$copy"
+	# tar keeps the mtimes, so that an unchanged file is not rebuilt.
+	tar -C "$BENCH_ROOT" -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
+		--exclude='*.mod*' --exclude='*_generated.rs' --exclude='.*.d' \
+		Makefile Kbuild Kconfig src scripts | tar -C "$copy" -xf -
+	make -C "$copy" -s KDIR="$kdir" "$@" modules >&2 || return 1
+	echo "$copy/src/virtio_snd_rs.ko"
+}
 
 _t0=$(date +%s)
 step() {

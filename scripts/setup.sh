@@ -5,10 +5,22 @@
 #   1. Debian packages (extra suites pinned low, reusing the machine's own apt URI);
 #   2. bindgen-cli from crates.io;
 #   3. linux-source-7.2 unpacked into the cache;
-#   4. the guest kernel (tinyconfig + scripts/guest.config), with the C virtio_snd as a module.
+#   4. the guest kernel (tinyconfig + scripts/guest.config), with the C virtio_snd as a module;
+#      with --debug-kernel also the debug guest kernel (+ scripts/guest-debug.config) in
+#      $KDIR_DEBUG (Documentation/debug-kernel.rst).
 # Every step leaves a stamp; a second run that finds everything built takes seconds.
+#
+# usage: scripts/setup.sh [--debug-kernel]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+
+DEBUG_KERNEL=0
+while (($#)); do
+	case $1 in
+	--debug-kernel) DEBUG_KERNEL=1; shift ;;
+	*) die "usage: $0 [--debug-kernel]" ;;
+	esac
+done
 
 mkdir -p "$BENCH_CACHE"
 
@@ -95,32 +107,25 @@ linux_source() {
 	touch "$KSRC/.unpacked"
 }
 
-guest_kernel() {
-	local kdir=$KDIR_DEFAULT
+# Configures (tinyconfig + the fragments, each option checked) and builds one guest kernel.
+guest_kernel() { # KDIR LABEL FRAGMENT...
+	local kdir=$1 label=$2
+	shift 2
 	[[ -f $kdir/.built ]] && return 0
-	step "guest kernel: configuring in $kdir"
+	local t0=$SECONDS
+	step "$label: configuring in $kdir"
 	mkdir -p "$kdir"
 	local mk=(make -s -C "$KSRC" O="$kdir" RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" BINDGEN="$BINDGEN")
 	"${mk[@]}" tinyconfig >/dev/null
-	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" \
-		"$BENCH_ROOT/scripts/guest.config" >/dev/null
+	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$@" >/dev/null
 	"${mk[@]}" olddefconfig >/dev/null
-	# Every option of the fragment must have survived: fail loudly on a missing dependency.
-	local opt bad=0
-	while IFS= read -r opt; do
-		[[ $opt =~ ^CONFIG_ ]] || continue
-		if [[ $opt == *=n ]]; then
-			grep -qx "${opt%=n}=y" "$kdir/.config" && { echo "config: ${opt%=n} is set" >&2; bad=1; }
-		elif ! grep -qx "$opt" "$kdir/.config"; then
-			echo "config: $opt did not stick" >&2
-			bad=1
-		fi
-	done <"$BENCH_ROOT/scripts/guest.config"
-	((bad == 0)) || die "guest kernel config is incomplete"
+	# Every option of the fragments must have survived: fail loudly on a missing dependency.
+	config_check "$kdir" "$@" || die "$label config is incomplete"
 	"${mk[@]}" rustavailable >/dev/null || die "Rust is not available for the kernel build"
-	step "guest kernel: building (about 5 minutes on 2 cores)"
-	with_heartbeat "kernel build" "${mk[@]}" -j"$(($(nproc) + 1))" bzImage modules
+	step "$label: building (normal kernel: about 5 minutes on 2 cores)"
+	with_heartbeat "$label build" "${mk[@]}" -j"$(($(nproc) + 1))" bzImage modules
 	touch "$kdir/.built"
+	step "$label: built in $((SECONDS - t0))s"
 }
 
 step "setup: cache in $BENCH_CACHE"
@@ -128,7 +133,8 @@ apt_sources
 apt_packages
 bindgen_cli
 linux_source
-guest_kernel
+guest_kernel "$KDIR_DEFAULT" "guest kernel" "$BENCH_ROOT/scripts/guest.config"
+((DEBUG_KERNEL == 0)) || guest_kernel "$KDIR_DEBUG" "debug guest kernel" "${DEBUG_FRAGMENTS[@]}"
 "$BENCH_ROOT/scripts/build-kselftest.sh"
 "$BENCH_ROOT/scripts/vsnd-device.sh" build
-step "setup: done (KDIR=$KDIR_DEFAULT)"
+step "setup: done (KDIR=$KDIR_DEFAULT$( ((DEBUG_KERNEL == 0)) || echo ", KDIR_DEBUG=$KDIR_DEBUG"))"

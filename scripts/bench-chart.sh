@@ -55,7 +55,8 @@ set xrange [-0.6:$(($(wc -l <"$data") - 1)).6]
 set xtics nomirror font ",10"
 set key top left opaque box
 set bmargin 4.5
-set label "grey: the C driver's stream failed, so the ratios of that workload mean nothing" at graph 0.5, graph 0.97 center font ",9" front
+$(awk -F '\t' '$6 == 0 { f = 1 } END { exit !f }' "$data" &&
+		echo "set label \"grey: the C driver's stream failed, so the ratios of that workload mean nothing\" at graph 0.5, graph 0.97 center font \",9\" front")
 fmt(v) = v < 10 ? sprintf("%.2f", v) : sprintf("%.0f", v)
 set style fill solid 0.9 border -1
 YMIN = ${range%%:*}

@@ -6,8 +6,9 @@
 # Mounts the pseudo file systems, then runs /tests/NAME for the kernel parameter
 # bench.script=NAME with its output on the console. Every other bench.KEY=VALUE parameter
 # is exported to the script as BENCH_KEY=VALUE (KEY upper-cased, '-' and '.' become '_';
-# values cannot contain spaces). Ends with the line "BENCH-EXIT: <status>", which
-# scripts/run-guest.sh waits for, and reboots (QEMU runs with -no-reboot, so it exits).
+# values cannot contain spaces). Scans the kernel log for splats after the script (status 3
+# if the script passed but the log has one). Ends with the line "BENCH-EXIT: <status>",
+# which scripts/run-guest.sh waits for, and reboots (QEMU runs with -no-reboot, so it exits).
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp TERM=dumb
@@ -60,9 +61,17 @@ else
 	cd /
 fi
 
+# Every run ends with a scan of the whole kernel log for splats (tests/guest/lib.sh:
+# dmesg_scan; on the debug kernel after a kmemleak scan): "# SPLAT: LINE" lines, which
+# scripts/test.sh counts as a failure of the run, and status 3 if the script itself passed.
+if [ -f /tests/lib.sh ]; then
+	(. /tests/lib.sh && dmesg_scan)
+	[ $? -eq 0 ] || [ "$status" -ne 0 ] || { status=3 && echo "# bench-init: $script passed, the kernel log did not (status 3)"; }
+fi
+
 # The kernel log tail helps when a test fails; '#' keeps a KTAP reader happy.
 if [ "$status" -ne 0 ]; then
-	echo "# bench-init: $script exited with $status; kernel messages since /init started:"
+	echo "# bench-init: $script ended with status $status; kernel messages since /init started:"
 	dmesg | sed '1,/Run \/init as init process/d; /^\[ *[0-9.]*\]  *with \(arguments\|environment\):/d; /^\[ *[0-9.]*\]     /d' |
 		tail -n 30 | sed 's/^/# dmesg: /'
 fi

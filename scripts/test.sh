@@ -9,26 +9,40 @@
 # subtest per run. The last line is "N passed, N failed"; the exit status is 1 if any
 # test failed.
 #
-# usage: scripts/test.sh [--only REGEX]   (REGEX selects guest runs by name)
+# Every guest run, the reference C driver's included, fails on a kernel splat: the guest
+# scans its kernel log after the script ("# SPLAT: LINE", tests/guest/lib.sh: dmesg_scan);
+# if the guest died before its scan, the serial log is scanned here.
+#
+# usage: scripts/test.sh [--only REGEX] [--debug-kernel [--timeout-factor N]]
+#   --only REGEX         selects guest runs by name
+#   --debug-kernel       the guest runs boot the debug kernel (scripts/guest-debug.config;
+#                        `scripts/setup.sh --debug-kernel` builds it) with the module built
+#                        against it; results in $BENCH_CACHE/results-debug
+#   --timeout-factor N   guest timeouts times N on the debug kernel (default 4)
+#                        (Documentation/debug-kernel.rst)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ONLY=
+usage() { die "usage: $0 [--only REGEX] [--debug-kernel [--timeout-factor N]]"; }
+ONLY= DEBUG=0 TFACTOR=4
 while (($#)); do
 	case $1 in
-	--only) ONLY=$2; shift 2 ;;
-	*) die "usage: $0 [--only REGEX]" ;;
+	--only) (($# >= 2)) || usage; ONLY=$2; shift 2 ;;
+	--debug-kernel) DEBUG=1; shift ;;
+	--timeout-factor) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; TFACTOR=$2; shift 2 ;;
+	*) usage ;;
 	esac
 done
 
 RESULTS=$BENCH_CACHE/results
+((DEBUG == 0)) || RESULTS=$BENCH_CACHE/results-debug
 mkdir -p "$RESULTS"
 PASS=0 FAIL=0 SKIP=0
 pass() { PASS=$((PASS + 1)); printf 'PASS %s\n' "$1"; }
 fail() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$1"; }
 
 step "test: setup"
-"$BENCH_ROOT/scripts/setup.sh" || die "setup failed"
+"$BENCH_ROOT/scripts/setup.sh" $( ((DEBUG == 0)) || echo --debug-kernel) || die "setup failed"
 
 step "test: building the guest test clients"
 "$BENCH_ROOT/scripts/build-clients.sh" || die "cannot build the test clients"
@@ -43,6 +57,11 @@ else
 	die "cannot run guest tests without the module"
 fi
 KO=$BENCH_ROOT/src/virtio_snd_rs.ko
+if ((DEBUG)); then
+	step "test: building the module against the debug kernel (a copy in $KDIR_DEBUG)"
+	KO=$(build_module_copy "$KDIR_DEBUG" 2>"$RESULTS/build-debug.log") ||
+		{ cat "$RESULTS/build-debug.log"; die "cannot build the module against the debug kernel"; }
+fi
 
 step "test: rustfmt (kernel .rustfmt.toml)"
 if make -C "$BENCH_ROOT" -s fmt-check >"$RESULTS/fmt.log" 2>&1; then
@@ -111,6 +130,19 @@ GUEST_RUNS=(
 )
 trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT
 
+# The splat pattern of the guest's scan, for the serial log of a guest that died before it.
+SPLAT_RE=$(sed -n "s/^SPLAT_RE='\(.*\)'\$/\1/p" "$BENCH_ROOT/tests/guest/lib.sh")
+SPLAT_IGNORE_RE=$(sed -n "s/^SPLAT_IGNORE_RE='\(.*\)'\$/\1/p" "$BENCH_ROOT/tests/guest/lib.sh")
+[[ -n $SPLAT_RE && -n $SPLAT_IGNORE_RE ]] || die "no SPLAT_RE in tests/guest/lib.sh"
+# splat_lines LOG: the kernel log's splat lines of a guest run, one per line.
+splat_lines() {
+	if grep -q '^# dmesg-scan: ' "$1"; then
+		sed -n 's/^# SPLAT: //p' "$1"
+	else
+		grep -aE "$SPLAT_RE" "$1" | grep -vE "$SPLAT_IGNORE_RE"
+	fi
+}
+
 ktap=$RESULTS/guest.ktap
 runs=()
 for r in "${GUEST_RUNS[@]}"; do
@@ -129,8 +161,19 @@ for r in "${runs[@]}"; do
 	log=$RESULTS/$name.log
 	# The options may quote words with spaces (--vsnd-exec "CMD"): the table is ours.
 	eval "optv=($opts)"
+	if ((DEBUG)); then
+		# The debug kernel is slower: the run's timeout (run-guest.sh's default 120 s) times N.
+		t=120
+		for ((k = 0; k + 1 < ${#optv[@]}; k++)); do [[ ${optv[k]} == --timeout ]] && t=${optv[k + 1]}; done
+		optv+=(--kdir "$KDIR_DEBUG" --timeout "$((t * TFACTOR))" --append bench.kernel=debug)
+	fi
 	"$BENCH_ROOT/scripts/run-guest.sh" --module "$KO" "${optv[@]}" "$script" >"$log" 2>&1
 	rc=$?
+	splats=$(splat_lines "$log" | wc -l)
+	report_splats() {
+		printf '%s %s: kernel log has %s splat line(s)\n' "$1" "$name" "$splats"
+		splat_lines "$log" | head -n 40 | sed 's/^/    /'
+	}
 	# Top-level KTAP results of the guest script.
 	ok=$(grep -cE '^ok [0-9]+ ' "$log" || true)
 	skipped=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" || true)
@@ -142,14 +185,21 @@ for r in "${runs[@]}"; do
 		-e 's/^not ok [0-9]+ ([^#]*[^# ]).*/\1\tFAIL/' | sed "s/^/${name%@c}\t/" \
 		>"$RESULTS/$name.results"
 	if [[ $name == *@c ]]; then
-		((rc == 0 && bad == 0)) || printf 'reference C driver: %s has %s failing test(s)\n' "$name" "$bad"
+		((rc == 0 && bad == 0)) || ((rc == 3 && bad == 0 && splats > 0)) ||
+			printf 'reference C driver: %s has %s failing test(s)\n' "$name" "$bad"
+		((splats == 0)) || report_splats "reference C driver:"
 		continue
 	fi
 	i=$((i + 1))
 	PASS=$((PASS + ok - skipped))
 	SKIP=$((SKIP + skipped))
 	FAIL=$((FAIL + bad))
-	if ((rc != 0 && bad == 0)); then
+	if ((splats > 0)); then
+		FAIL=$((FAIL + 1))
+		report_splats FAIL
+	fi
+	# Status 3: the script passed, the kernel log did not (counted just above).
+	if ((rc != 0 && bad == 0 && !(rc == 3 && splats > 0))); then
 		FAIL=$((FAIL + 1))
 		printf 'FAIL %s: guest exited with %s and reported no failing test\n' "$name" "$rc"
 		tail -20 "$log"
@@ -158,7 +208,8 @@ for r in "${runs[@]}"; do
 	fi
 	# Nest the guest's KTAP as a subtest of the host document.
 	sed -n '/^KTAP version 1$/,/^# Totals/p' "$log" | sed 's/^/  /' >>"$ktap"
-	if ((rc == 0 && bad == 0)); then
+	splat_lines "$log" | sed 's/^/  # SPLAT: /' >>"$ktap"
+	if ((rc == 0 && bad == 0 && splats == 0)); then
 		echo "ok $i $name" >>"$ktap"
 	else
 		echo "not ok $i $name" >>"$ktap"

@@ -23,8 +23,10 @@
 #   device_irqs                  interrupts taken so far by the sound card's virtio device
 #   dmesg_mark NAME              writes a marker line to the kernel log
 #   dmesg_clean [NAME]           fails (and prints the lines) if the kernel log, or its part
-#                                after marker NAME, has WARNING|BUG|Oops|panic|lockdep|KASAN|
-#                                Call Trace
+#                                after marker NAME, has a splat line ($SPLAT_RE) or a Call Trace
+#   dmesg_scan                   the end-of-run scan of scripts/guest-init.sh: kmemleak scan
+#                                (debug kernel), then "# SPLAT: LINE" for every splat line of
+#                                the whole kernel log, with context; returns 1 if any
 #   quiet_run CMD...             runs CMD with its output turned into "# " diag lines
 
 KTAP_DEPTH=0
@@ -228,14 +230,59 @@ dmesg_mark() {
 	echo "<6>bench-mark: $1" >/dev/kmsg
 }
 
+# A kernel log line that fails any guest run: a WARN or BUG (lockdep, KASAN, KFENCE,
+# sleeping in atomic context, soft lockups...), an Oops, a panic, UBSAN, a hung task, an RCU
+# stall, a kmemleak report, list corruption, a Rust panic. Only the start of a message counts
+# (after the timestamp and an optional "subsystem: " prefix), so that "WARNING" or "BUG" in
+# the middle of a harmless line does not. scripts/test.sh reads this line too.
+SPLAT_RE='^\[ *[0-9]+\.[0-9]+\] ([a-z0-9_]+: )?(WARNING:|BUG:|kernel BUG at|Oops|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked for more than|INFO: trying to register non-static key|INFO: .*detected (expedited )?stall|[0-9]+ new suspected memory leak|list_(add|del) corruption|.*panicked at )'
+# Lines written by the tests themselves (marker names) never count.
+SPLAT_IGNORE_RE='bench-mark: '
+
+# _splat_lines: the splat lines of the log on stdin, with their line numbers (N:LINE).
+_splat_lines() {
+	grep -nE "$SPLAT_RE" | grep -vE "$SPLAT_IGNORE_RE"
+}
+
+dmesg_scan() {
+	_kml=/sys/kernel/debug/kmemleak
+	_leaks=
+	if [ -w "$_kml" ]; then
+		# Twice, with a pause: an object younger than 5 s or whose content changed since the
+		# previous scan is not reported yet.
+		echo scan >"$_kml"
+		sleep 6
+		echo scan >"$_kml"
+		_leaks=$(cat "$_kml")
+	fi
+	_all=$(dmesg)
+	_hits=$(echo "$_all" | _splat_lines)
+	_nk=0
+	[ -n "$_leaks" ] && _nk=$(echo "$_leaks" | grep -c '^unreferenced object')
+	_n=0
+	[ -n "$_hits" ] && _n=$(echo "$_hits" | wc -l)
+	echo "# dmesg-scan: $_n splat line(s) in the kernel log, $_nk kmemleak report(s)$([ -w "$_kml" ] || echo ' (no kmemleak)')"
+	[ "$_n" -eq 0 ] && [ "$_nk" -eq 0 ] && return 0
+	[ -n "$_hits" ] && echo "$_hits" | cut -d: -f2- | sed 's/^/# SPLAT: /'
+	[ "$_nk" -gt 0 ] && echo "$_leaks" | grep '^unreferenced object' | sed 's/^/# SPLAT: kmemleak: /'
+	# Context: each splat line and the 60 lines after it (600 lines at most), then kmemleak's.
+	if [ -n "$_hits" ]; then
+		echo "# dmesg-scan: the kernel log around the splats:"
+		echo "$_all" | awk -v nums="$(echo "$_hits" | cut -d: -f1 | tr '\n' ' ')" '
+			BEGIN { n = split(nums, a, " "); for (i = 1; i <= n; i++) for (j = a[i]; j < a[i] + 60; j++) w[j] = 1 }
+			w[NR] && c < 600 { print "# dmesg-scan: | " $0; c++ }'
+	fi
+	[ "$_nk" -gt 0 ] && echo "$_leaks" | head -n 300 | sed 's/^/# dmesg-scan: kmemleak: /'
+	return 1
+}
+
 dmesg_clean() {
 	if [ -n "${1:-}" ]; then
 		_log=$(dmesg | sed -n "/bench-mark: $1\$/,\$p")
 	else
 		_log=$(dmesg)
 	fi
-	_bad=$(echo "$_log" | grep -v 'Command line:' |
-		grep -E 'WARNING|BUG|Oops|panic|lockdep|KASAN|Call Trace')
+	_bad=$(echo "$_log" | grep -vE "$SPLAT_IGNORE_RE" | grep -E "$SPLAT_RE|Call Trace:")
 	if [ -n "$_bad" ]; then
 		echo "$_bad" | head -n 40 | sed "s/^/$(_ktap_indent)# dmesg: /"
 		return 1

@@ -574,14 +574,22 @@ proptest! {
         for i in 0..count {
             match c.value() {
                 CtlValueInfo::Boolean => { v.set_integer(i, (pick(i, 2)) as i32); }
-                CtlValueInfo::Integer { min, max, .. } => {
-                    let span = (i64::from(max) - i64::from(min)) as u64 + 1;
-                    v.set_integer(i, (i64::from(min) + pick(i, span) as i64) as i32);
+                // On a step from `min` (any value if `step` is 0).
+                CtlValueInfo::Integer { min, max, step } => {
+                    let step = i64::from(step).max(1);
+                    let steps = (i64::from(max) - i64::from(min)) / step;
+                    let k = pick(i, steps as u64 + 1) as i64;
+                    v.set_integer(i, (i64::from(min) + k * step) as i32);
                 }
-                CtlValueInfo::Integer64 { min, max, .. } => {
-                    let span = max.wrapping_sub(min) as u64;
-                    let off = if span == u64::MAX { seed } else { pick(i, span + 1) };
-                    v.set_integer64(i, min.wrapping_add(off as i64));
+                CtlValueInfo::Integer64 { min, max, step } => {
+                    let step = i128::from(step.max(1));
+                    let steps = ((i128::from(max) - i128::from(min)) / step) as u128;
+                    let k = if steps >= u128::from(u64::MAX) {
+                        u128::from(seed)
+                    } else {
+                        u128::from(pick(i, steps as u64 + 1))
+                    };
+                    v.set_integer64(i, (i128::from(min) + k as i128 * step) as i64);
                 }
                 CtlValueInfo::Enumerated { items } => {
                     v.set_enumerated(i, pick(i, u64::from(items)) as u32);

@@ -86,7 +86,7 @@ if ((VSND_SET)); then
 	"$BENCH_ROOT/scripts/vsnd-device.sh" start "$vsock" $VSND "${VSND_EXEC[@]}" >/dev/null
 	trap '"$BENCH_ROOT/scripts/vsnd-device.sh" stop "$vsock" >/dev/null 2>&1; cp -f "$vsock.log" "$BENCH_CACHE/vsnd-last.log" 2>/dev/null; rm -rf "$WORK"' EXIT
 	QEMU_EXTRA+=(-object "memory-backend-memfd,id=mem,size=$MEM,share=on" -numa node,memdev=mem
-		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd)
+		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd,controls=on)
 fi
 "$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" >&2
 

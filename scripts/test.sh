@@ -120,6 +120,8 @@ GUEST_RUNS=(
 	"vsnd-features|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0'|vsnd-features.sh"
 	"vsnd-features-poll|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0' --append bench.rsparams=poll=1|vsnd-features.sh"
 	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
+	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
+	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test|kselftest.sh"
 	"kselftest|--backend none --timeout 300|kselftest.sh"
 	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
 	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
@@ -127,6 +129,8 @@ GUEST_RUNS=(
 	"kselftest@c|--backend none --timeout 300 --append bench.driver=c|kselftest.sh"
 	"alsabat@c|--backend pa --timeout 600 --append bench.tries=3 --append bench.driver=c|alsabat.sh"
 	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
+	"vsnd-controls@c|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20' --append bench.driver=c|vsnd-controls.sh"
+	"mixer-test@c|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.driver=c|kselftest.sh"
 )
 trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT
 

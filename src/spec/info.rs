@@ -1172,8 +1172,8 @@ impl CtlInfo {
 
     /// Checks the first `count` members of a value against the element's limits.
     ///
-    /// Booleans must be 0 or 1, integers within `min..=max` (steps are not checked), and
-    /// enumerated values below `items`. For a value that the device read back, or one that
+    /// Booleans must be 0 or 1, integers within `min..=max` and on a step from `min` (if
+    /// `step` is not 0), and enumerated values below `items`. For a value that the device read back, or one that
     /// the user wants to write.
     pub(crate) fn check_value(&self, value: &CtlValue) -> Result<(), WireError> {
         let ok = |good: bool| {
@@ -1186,12 +1186,14 @@ impl CtlInfo {
         for i in 0..self.count as usize {
             match self.value {
                 CtlValueInfo::Boolean => ok(value.integer(i).is_some_and(|v| v == 0 || v == 1))?,
-                CtlValueInfo::Integer { min, max, .. } => {
-                    ok(value.integer(i).is_some_and(|v| (min..=max).contains(&v)))?
+                CtlValueInfo::Integer { min, max, step } => {
+                    ok(value.integer(i).is_some_and(|v| {
+                        (min..=max).contains(&v) && on_step(v.into(), min.into(), step.into())
+                    }))?
                 }
-                CtlValueInfo::Integer64 { min, max, .. } => {
-                    ok(value.integer64(i).is_some_and(|v| (min..=max).contains(&v)))?
-                }
+                CtlValueInfo::Integer64 { min, max, step } => ok(value
+                    .integer64(i)
+                    .is_some_and(|v| (min..=max).contains(&v) && on_step(v, min, step)))?,
                 CtlValueInfo::Enumerated { items } => {
                     ok(value.enumerated(i).is_some_and(|v| v < items))?
                 }
@@ -1200,6 +1202,15 @@ impl CtlInfo {
         }
         Ok(())
     }
+}
+
+/// Whether `v` is a whole number of `step`s above `min` (any `v` if `step` is 0).
+fn on_step(v: i64, min: i64, step: i64) -> bool {
+    // In 128 bits, `v - min` cannot overflow; `step` is not negative (type invariant of
+    // `CtlInfo`), and `checked_rem` returns `None` for 0.
+    (i128::from(v) - i128::from(min))
+        .checked_rem(i128::from(step))
+        .is_none_or(|r| r == 0)
 }
 
 /// Parses entry `index` of a `VIRTIO_SND_R_CTL_ENUM_ITEMS` answer payload (after the
@@ -2179,6 +2190,52 @@ mod tests {
         let iec = ctl(CtlValueInfo::Iec958, 1).unwrap();
         assert_eq!(CtlValue::parse(&[0; 175], &iec), Err(WireError::Short));
         assert!(CtlValue::parse(&[0; 176], &iec).is_ok());
+    }
+
+    #[test]
+    fn ctl_values_must_be_on_a_step() {
+        let i = ctl(
+            CtlValueInfo::Integer {
+                min: -10,
+                max: 10,
+                step: 5,
+            },
+            1,
+        )
+        .unwrap();
+        let mut v = CtlValue::default();
+        for (x, good) in [
+            (-10, true),
+            (-5, true),
+            (0, true),
+            (10, true),
+            (1, false),
+            (-9, false),
+        ] {
+            v.set_integer(0, x);
+            assert_eq!(i.check_value(&v).is_ok(), good, "{x}");
+        }
+        let l = ctl(
+            CtlValueInfo::Integer64 {
+                min: i64::MIN,
+                max: i64::MAX,
+                step: 1 << 62,
+            },
+            1,
+        )
+        .unwrap();
+        let mut v = CtlValue::default();
+        // `v - min` does not fit in 64 bits here; it must not overflow.
+        for (x, good) in [
+            (i64::MIN, true),
+            (0, true),
+            (1 << 62, true),
+            (i64::MAX, false),
+            (1, false),
+        ] {
+            v.set_integer64(0, x);
+            assert_eq!(l.check_value(&v).is_ok(), good, "{x}");
+        }
     }
 
     #[test]

@@ -9,6 +9,9 @@
  *   pcm-client overrun DEV      the same for capture (a late read gets -EPIPE)
  *   pcm-client tiny DEV N SECS  playback in writes of N frames for SECS seconds; prints
  *                               the frames written and the xruns seen
+ *   pcm-client ctl-wait CTL NAME SECS
+ *                               waits up to SECS seconds for a value-change event of the
+ *                               control element NAME of CTL (e.g. hw:0); exit 0 on one
  *
  * 48 kHz, S16_LE, stereo. Exit status 0 on success; each failure prints one line.
  */
@@ -207,6 +210,45 @@ static int do_tiny(const char *dev, long chunk, double secs)
 	return 0;
 }
 
+static int do_ctl_wait(const char *dev, const char *name, double secs)
+{
+	snd_ctl_t *ctl;
+	snd_ctl_event_t *ev;
+	double end = now() + secs;
+	int err;
+
+	err = snd_ctl_open(&ctl, dev, SND_CTL_NONBLOCK);
+	if (err < 0)
+		return fail("ctl open", err);
+	err = snd_ctl_subscribe_events(ctl, 1);
+	if (err < 0)
+		return fail("subscribe", err);
+	snd_ctl_event_alloca(&ev);
+	printf("ctl-wait: listening\n");
+	fflush(stdout);
+	while (now() < end) {
+		err = snd_ctl_wait(ctl, 100);
+		if (err < 0)
+			return fail("wait", err);
+		while ((err = snd_ctl_read(ctl, ev)) > 0) {
+			if (snd_ctl_event_get_type(ev) != SND_CTL_EVENT_ELEM)
+				continue;
+			printf("ctl-wait: event on '%s' mask %#x\n", snd_ctl_event_elem_get_name(ev),
+			       snd_ctl_event_elem_get_mask(ev));
+			if (!strcmp(snd_ctl_event_elem_get_name(ev), name) &&
+			    (snd_ctl_event_elem_get_mask(ev) & SND_CTL_EVENT_MASK_VALUE)) {
+				snd_ctl_close(ctl);
+				return 0;
+			}
+		}
+		if (err < 0 && err != -EAGAIN)
+			return fail("read", err);
+	}
+	snd_ctl_close(ctl);
+	fprintf(stderr, "FAIL: no value event for '%s' within %.1f s\n", name, secs);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "pause"))
@@ -217,6 +259,9 @@ int main(int argc, char **argv)
 		return do_xrun(argv[2], 1);
 	if (argc >= 5 && !strcmp(argv[1], "tiny"))
 		return do_tiny(argv[2], atol(argv[3]), atof(argv[4]));
-	fprintf(stderr, "usage: pcm-client pause|xrun|overrun DEV | tiny DEV FRAMES SECS\n");
+	if (argc >= 5 && !strcmp(argv[1], "ctl-wait"))
+		return do_ctl_wait(argv[2], argv[3], atof(argv[4]));
+	fprintf(stderr, "usage: pcm-client pause|xrun|overrun DEV | tiny DEV FRAMES SECS | "
+			"ctl-wait CTL NAME SECS\n");
 	return 2;
 }

@@ -1,28 +1,29 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The kernel's own ALSA kselftest pcm-test (tools/testing/selftests/alsa/), against the
-# loaded driver. Its KTAP results are this script's results, plus a kernel log check.
-# pcm-test exits 0 even when a test fails, so the result lines are what counts.
-# bench.driver=c runs it against the C driver.
+# The kernel's own ALSA kselftests (tools/testing/selftests/alsa/), against the loaded
+# driver: bench.kselftest=pcm-test (default) or mixer-test. Its KTAP results are this
+# script's results, plus a kernel log check. The tests exit 0 even when a test fails, so the
+# result lines are what counts. bench.driver=c runs it against the C driver.
 . /tests/lib.sh
 
 if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
 wait_for_card 5 || exit 1
 dmesg_mark kselftest
-if ! command -v pcm-test >/dev/null; then
+T=${BENCH_KSELFTEST:-pcm-test}
+if ! command -v "$T" >/dev/null; then
 	ktap_plan 1
-	ktap_fail "pcm-test is in the guest image"
+	ktap_fail "$T is in the guest image"
 	ktap_finish
 	exit 1
 fi
 cd /tests/kselftest || exit 1
-pcm-test >/tmp/pcm-test.out 2>&1
-echo "# pcm-test exited with $?"
+"$T" >/tmp/pcm-test.out 2>&1
+echo "# $T exited with $?"
 n=$(grep -cE '^(ok|not ok) [0-9]+ ' /tmp/pcm-test.out)
 ktap_plan $((n + 1))
 # Re-number pcm-test's results as ours, keeping their names and directives.
-sed 's/^# Totals/# pcm-test totals/' /tmp/pcm-test.out | grep -E '^(ok|not ok) [0-9]+ |^# ' | while IFS= read -r line; do
+sed "s/^# Totals/# $T totals/" /tmp/pcm-test.out | grep -E '^(ok|not ok) [0-9]+ |^# ' | while IFS= read -r line; do
 	case $line in
 	"not ok "*) echo "not ok $(echo "$line" | cut -d' ' -f3-)" ;;
 	"ok "*) echo "ok $(echo "$line" | cut -d' ' -f2-)" ;;

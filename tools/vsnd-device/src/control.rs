@@ -766,8 +766,8 @@ mod tests {
         assert_eq!(c.execute("ctl-get 2").unwrap(), "100,101");
         c.execute("ctl-set 5 Internal Mic").unwrap();
         assert_eq!(c.execute("ctl-get 5").unwrap(), "2");
-        c.execute("ctl-set 0x7 -2000").unwrap();
-        assert_eq!(c.execute("ctl-get 7").unwrap(), "-2000");
+        c.execute("ctl-set 0x7 -500000000000").unwrap();
+        assert_eq!(c.execute("ctl-get 7").unwrap(), "-500000000000");
         for bad in [
             "ctl-set 2 256,0",
             "ctl-set 2",

@@ -639,14 +639,15 @@ pub fn default_set() -> Vec<Control> {
         // 6: 0 .. +30 dB in 10 dB steps.
         Control::new("Mic Boost Volume", gain_in, int(0, 3, 1), 1, tlv_r)
             .with_tlv(tlv_db_scale(0, 1000, false)),
-        // 7: a signed 64-bit range with a step.
+        // 7: a signed 64-bit range with a step (9 values: kselftest mixer-test writes every
+        // one of them).
         Control::new(
             "Test Integer64",
             0,
             Kind::Integer64 {
                 min: -1_000_000_000_000,
                 max: 1_000_000_000_000,
-                step: 1000,
+                step: 250_000_000_000,
             },
             1,
             RW,
@@ -997,7 +998,7 @@ mod tests {
         let i = e(7);
         assert_eq!(le64(i, 72), Some(-1_000_000_000_000i64 as u64));
         assert_eq!(le64(i, 80), Some(1_000_000_000_000));
-        assert_eq!(le64(i, 88), Some(1000));
+        assert_eq!(le64(i, 88), Some(250_000_000_000));
         // IEC958 Playback Con Mask: READ only.
         assert_eq!(le32(e(10), 12), Some(CTL_ACCESS_READ));
         assert_eq!(le32(e(10), 16), Some(1));
@@ -1153,9 +1154,9 @@ mod tests {
         for (v, want) in [
             (-1_000_000_000_000i64, S_OK),
             (1_000_000_000_000, S_OK),
-            (123_000, S_OK),
-            (123_001, S_BAD_MSG),
-            (1_000_000_001_000, S_BAD_MSG),
+            (250_000_000_000, S_OK),
+            (250_000_000_001, S_BAD_MSG),
+            (1_250_000_000_000, S_BAD_MSG),
             (i64::MIN, S_BAD_MSG),
         ] {
             assert_eq!(
@@ -1164,7 +1165,7 @@ mod tests {
                 "{v}"
             );
         }
-        assert_eq!(c.list[7].value_text(), "123000");
+        assert_eq!(c.list[7].value_text(), "250000000000");
         // Bytes and IEC958 take anything.
         let mut p = vec![0xffu8; CTL_VALUE_SIZE];
         assert_eq!(status(&c.request(R_CTL_WRITE, 8, &p, 4)), S_OK);
@@ -1305,7 +1306,7 @@ mod tests {
             (4, "on,0", "1,0"),
             (5, "Internal Mic", "2"),
             (5, "1", "1"),
-            (7, "-5000", "-5000"),
+            (7, "-750000000000", "-750000000000"),
             (
                 8,
                 "0xff,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",

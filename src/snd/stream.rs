@@ -419,7 +419,8 @@ impl Stream {
         let frame_bytes = params.frame_bytes();
         let geo = Geometry::new(frame_bytes, params.period_bytes(), params.buffer_bytes())
             .map_err(|_| EINVAL)?;
-        let period_ns = (u64::from(geo.period_frames()) * 1_000_000_000)
+        let period_ns = u64::from(geo.period_frames())
+            .saturating_mul(1_000_000_000)
             .checked_div(u64::from(params.rate()))
             .ok_or(EINVAL)?;
         let features = self.info.features & wire::pcm_feature::SELECTABLE;
@@ -449,7 +450,11 @@ impl Stream {
         // A virtual device may lag behind real time when its host is busy: let blocking
         // reads and writes wait as long as a control request may take, and at least 1.1
         // buffers, before ALSA gives up with EIO.
-        let buffer_ms = u64::from(geo.buffer_frames()) * 1100 / u64::from(params.rate());
+        let buffer_ms = geo
+            .buffer_frames()
+            .saturating_mul(1100)
+            .checked_div(u64::from(params.rate()))
+            .unwrap_or(0);
         substream.set_wait_time(
             snd.timeout_ms
                 .max(u32::try_from(buffer_ms).unwrap_or(u32::MAX)),

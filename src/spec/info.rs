@@ -1204,12 +1204,14 @@ impl CtlInfo {
     }
 }
 
-/// Whether `v` is a whole number of `step`s above `min` (any `v` if `step` is 0).
+/// Whether `v` (at least `min`) is a whole number of `step`s above `min` (any `v` if `step`
+/// is 0).
 fn on_step(v: i64, min: i64, step: i64) -> bool {
-    // In 128 bits, `v - min` cannot overflow; `step` is not negative (type invariant of
-    // `CtlInfo`), and `checked_rem` returns `None` for 0.
-    (i128::from(v) - i128::from(min))
-        .checked_rem(i128::from(step))
+    // `v >= min`, so the distance fits in 64 unsigned bits (128-bit division is not
+    // available in the kernel); `step` is not negative (type invariant of `CtlInfo`), and
+    // `checked_rem` returns `None` for 0.
+    (v.wrapping_sub(min) as u64)
+        .checked_rem(step as u64)
         .is_none_or(|r| r == 0)
 }
 

@@ -122,6 +122,26 @@ GUEST_RUNS=(
 	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
 	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
 	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test|kselftest.sh"
+	# One fault per --vsnd-exec, each on a stream of its own (tests/guest/vsnd-faults.sh, Documentation/fault-matrix.rst).
+	"vsnd-faults|--timeout 300 --vsnd --streams=48 \
+		--vsnd-exec 'fault ctl-status IO_ERR on PCM_INFO count 1' --vsnd-exec 'fault ctl-short 20 on PCM_INFO count 1' \
+		--vsnd-exec 'fault ctl-drop on PCM_INFO count 1' --vsnd-exec 'fault ctl-status BAD_MSG on SET_PARAMS stream 0 count 1' \
+		--vsnd-exec 'fault ctl-status NOT_SUPP on SET_PARAMS stream 2 count 1' --vsnd-exec 'fault ctl-status IO_ERR on SET_PARAMS stream 4 count 1' \
+		--vsnd-exec 'fault ctl-status 0x1234 on SET_PARAMS stream 6 count 1' --vsnd-exec 'fault ctl-short 2 on PREPARE stream 8 count 1' \
+		--vsnd-exec 'fault ctl-used-len 0 on PREPARE stream 10 count 1' --vsnd-exec 'fault ctl-used-len 65536 on SET_PARAMS stream 12 count 1' \
+		--vsnd-exec 'fault ctl-delay 1500 on SET_PARAMS stream 14 count 1' --vsnd-exec 'fault ctl-drop on PREPARE stream 16 count 1' \
+		--vsnd-exec 'fault ctl-status IO_ERR on START stream 18 count 1' --vsnd-exec 'fault ctl-drop on START stream 20 count 1' \
+		--vsnd-exec 'fault ctl-delay 500 on STOP stream 22 count 1' --vsnd-exec 'fault ctl-delay 1500 on STOP stream 24 count 1' \
+		--vsnd-exec 'fault ctl-status BAD_MSG on RELEASE stream 26 count 1' --vsnd-exec 'fault ctl-drop on RELEASE stream 28 count 1' \
+		--vsnd-exec 'fault io-status IO_ERR stream 30 count 1' --vsnd-exec 'fault io-short 4 stream 32 count 1' \
+		--vsnd-exec 'fault io-used-len 0 stream 34 count 1' --vsnd-exec 'fault io-used-len 99999 stream 36 count 1' \
+		--vsnd-exec 'fault io-delay 50 stream 38 count 1' --vsnd-exec 'fault io-delay 5000 stream 40 count 1' --vsnd-exec 'fault io-drop stream 42 count 1' \
+		--vsnd-exec 'fault io-latency 192000 stream 44' --vsnd-exec 'trigger START 46 100 xrun 99' --vsnd-exec 'trigger START 46 200 period 99' \
+		--vsnd-exec 'trigger START 46 300 event jack-connected 99' --vsnd-exec 'trigger START 46 400 event 0x9999 0' \
+		--vsnd-exec 'trigger START 46 500 event ctl-notify 7' --vsnd-exec 'fault ctl-status IO_ERR on START stream 1 count 1' \
+		--vsnd-exec 'fault io-status IO_ERR stream 3 count 1' --vsnd-exec 'fault io-used-len 2056 stream 5 count 4' \
+		--vsnd-exec 'trigger START 7 600 fault io-short 2056 stream 7 count 1' \
+		|vsnd-faults.sh"
 	"kselftest|--backend none --timeout 300|kselftest.sh"
 	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
 	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
@@ -131,6 +151,25 @@ GUEST_RUNS=(
 	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
 	"vsnd-controls@c|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20' --append bench.driver=c|vsnd-controls.sh"
 	"mixer-test@c|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.driver=c|kselftest.sh"
+	"vsnd-faults@c|--timeout 300 --vsnd --streams=48 --append bench.driver=c \
+		--vsnd-exec 'fault ctl-status IO_ERR on PCM_INFO count 1' --vsnd-exec 'fault ctl-short 20 on PCM_INFO count 1' \
+		--vsnd-exec 'fault ctl-drop on PCM_INFO count 1' --vsnd-exec 'fault ctl-status BAD_MSG on SET_PARAMS stream 0 count 1' \
+		--vsnd-exec 'fault ctl-status NOT_SUPP on SET_PARAMS stream 2 count 1' --vsnd-exec 'fault ctl-status IO_ERR on SET_PARAMS stream 4 count 1' \
+		--vsnd-exec 'fault ctl-status 0x1234 on SET_PARAMS stream 6 count 1' --vsnd-exec 'fault ctl-short 2 on PREPARE stream 8 count 1' \
+		--vsnd-exec 'fault ctl-used-len 0 on PREPARE stream 10 count 1' --vsnd-exec 'fault ctl-used-len 65536 on SET_PARAMS stream 12 count 1' \
+		--vsnd-exec 'fault ctl-delay 1500 on SET_PARAMS stream 14 count 1' --vsnd-exec 'fault ctl-drop on PREPARE stream 16 count 1' \
+		--vsnd-exec 'fault ctl-status IO_ERR on START stream 18 count 1' --vsnd-exec 'fault ctl-drop on START stream 20 count 1' \
+		--vsnd-exec 'fault ctl-delay 500 on STOP stream 22 count 1' --vsnd-exec 'fault ctl-delay 1500 on STOP stream 24 count 1' \
+		--vsnd-exec 'fault ctl-status BAD_MSG on RELEASE stream 26 count 1' --vsnd-exec 'fault ctl-drop on RELEASE stream 28 count 1' \
+		--vsnd-exec 'fault io-status IO_ERR stream 30 count 1' --vsnd-exec 'fault io-short 4 stream 32 count 1' \
+		--vsnd-exec 'fault io-used-len 0 stream 34 count 1' --vsnd-exec 'fault io-used-len 99999 stream 36 count 1' \
+		--vsnd-exec 'fault io-delay 50 stream 38 count 1' --vsnd-exec 'fault io-delay 5000 stream 40 count 1' --vsnd-exec 'fault io-drop stream 42 count 1' \
+		--vsnd-exec 'fault io-latency 192000 stream 44' --vsnd-exec 'trigger START 46 100 xrun 99' --vsnd-exec 'trigger START 46 200 period 99' \
+		--vsnd-exec 'trigger START 46 300 event jack-connected 99' --vsnd-exec 'trigger START 46 400 event 0x9999 0' \
+		--vsnd-exec 'trigger START 46 500 event ctl-notify 7' --vsnd-exec 'fault ctl-status IO_ERR on START stream 1 count 1' \
+		--vsnd-exec 'fault io-status IO_ERR stream 3 count 1' --vsnd-exec 'fault io-used-len 2056 stream 5 count 4' \
+		--vsnd-exec 'trigger START 7 600 fault io-short 2056 stream 7 count 1' \
+		|vsnd-faults.sh"
 )
 trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT
 

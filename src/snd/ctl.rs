@@ -87,15 +87,29 @@ impl VirtioSnd {
         }
         let status = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]);
         if let Err(e) = wire::check_status(status) {
-            if let DeviceError::Unknown(s) = e {
-                dev_err!(
+            match e {
+                DeviceError::Unknown(s) => dev_err!(
                     self.dev.as_ref(),
                     "control request {:#x}: bad status {:#x}\n",
                     code,
                     s
-                );
-            } else {
-                dev_dbg!(self.dev.as_ref(), "control request {:#x}: {:?}\n", code, e);
+                ),
+                DeviceError::IoErr => dev_err!(
+                    self.dev.as_ref(),
+                    "control request {:#x} failed: IO_ERR\n",
+                    code
+                ),
+                // The device refused the request; the caller's errno says why.
+                DeviceError::BadMsg => dev_warn!(
+                    self.dev.as_ref(),
+                    "control request {:#x} refused: BAD_MSG\n",
+                    code
+                ),
+                DeviceError::NotSupp => dev_warn!(
+                    self.dev.as_ref(),
+                    "control request {:#x} refused: NOT_SUPP\n",
+                    code
+                ),
             }
             return Err(status_to_errno(e));
         }

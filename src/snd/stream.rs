@@ -23,10 +23,7 @@
 //! callbacks. The poll timer is stopped (and waited for) only where no lock is held.
 
 use super::{
-    ctl::{
-        ebadfd,
-        status_to_errno, //
-    },
+    ctl::ebadfd,
     Completions,
     Msg,
     VirtioSnd, //
@@ -209,17 +206,7 @@ impl Stream {
     pub(super) fn new(id: u32, info: PcmInfo) -> Result<Arc<Self>> {
         let mut triggers = KVec::with_capacity(TRIGGER_MSGS, GFP_KERNEL)?;
         for _ in 0..TRIGGER_MSGS {
-            // The request is written at each use (`PcmHdr` of START or STOP).
-            let msg = Msg::new(
-                &PcmHdr {
-                    code: 0,
-                    stream_id: id,
-                }
-                .to_bytes(),
-                wire::HDR_SIZE,
-                TAG_TRIGGER | (id << TAG_SLOT_BITS),
-            )?;
-            triggers.push(msg, GFP_KERNEL)?;
+            triggers.push(Self::new_trigger_msg(id)?, GFP_KERNEL)?;
         }
         Arc::pin_init(
             try_pin_init!(Self {
@@ -322,13 +309,13 @@ impl Stream {
         };
         let result = bytes.map(|_| ());
         let mut io = self.io.lock();
-        match result {
-            Ok(()) => {
-                io.dev_state = io.dev_state.apply(r).unwrap_or(io.dev_state);
-                Ok(())
-            }
-            Err(e) => Err(e),
+        // A STOP or RELEASE whose answer is wrong or lost most likely took effect (the
+        // device stops and releases what it can): the next plan goes on from there, instead
+        // of repeating a request that the device would refuse from now on.
+        if result.is_ok() || matches!(r, Request::Stop | Request::Release) {
+            io.dev_state = io.dev_state.apply(r).unwrap_or(io.dev_state);
         }
+        result
     }
 
     /// Waits until the device has given back every period message (after RELEASE), for at
@@ -383,27 +370,55 @@ impl Stream {
         Ok(())
     }
 
-    /// Waits for the answers to START/STOP sent from `trigger`.
+    /// Waits for the answers to START/STOP sent from `trigger`. A message that is not
+    /// answered within the control timeout is left to the device and replaced, so that it
+    /// costs one wait, once.
     fn wait_triggers(&self, snd: &VirtioSnd) {
-        let triggers: KVec<Arc<Msg>> = {
+        let triggers: KVec<(usize, Arc<Msg>)> = {
             let io = self.io.lock();
             let mut v = KVec::new();
-            for t in io.triggers.iter() {
-                if t.is_queued() && v.push(t.clone(), GFP_ATOMIC).is_err() {
+            for (i, t) in io.triggers.iter().enumerate() {
+                if t.is_queued() && v.push((i, t.clone()), GFP_ATOMIC).is_err() {
                     break;
                 }
             }
             v
         };
-        for t in triggers.iter() {
+        for (i, t) in triggers.iter() {
             if let Err(MessageError::TimedOut) = t.wait(snd.timeout_ms) {
                 dev_err!(
                     snd.dev.as_ref(),
-                    "stream {}: START/STOP not answered\n",
-                    self.id
+                    "stream {}: START/STOP not answered within {} ms\n",
+                    self.id,
+                    snd.timeout_ms
                 );
+                // If allocation fails, the old message stays and is waited for again.
+                if let Ok(fresh) = self.trigger_msg() {
+                    if let Some(slot) = self.io.lock().triggers.get_mut(*i) {
+                        if Arc::ptr_eq(slot, t) {
+                            *slot = fresh;
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// A START/STOP message of this stream (the request is written at each use).
+    fn trigger_msg(&self) -> Result<Arc<Msg>> {
+        Self::new_trigger_msg(self.id)
+    }
+
+    fn new_trigger_msg(id: u32) -> Result<Arc<Msg>> {
+        Msg::new(
+            &PcmHdr {
+                code: 0,
+                stream_id: id,
+            }
+            .to_bytes(),
+            wire::HDR_SIZE,
+            TAG_TRIGGER | (id << TAG_SLOT_BITS),
+        )
     }
 
     /// `hw_params`: sends SET_PARAMS and sets up the buffer and the period messages.
@@ -705,13 +720,17 @@ impl Stream {
             let Some(msg) = io.msgs.get(slot).cloned() else {
                 break;
             };
+            // A status that the device does not write must not be the previous trip's.
             let queued = msg
-                .set_data(
-                    &buffer,
-                    offset,
-                    geo.period_bytes() as usize,
-                    self.is_capture(),
-                )
+                .clear_response()
+                .and_then(|()| {
+                    msg.set_data(
+                        &buffer,
+                        offset,
+                        geo.period_bytes() as usize,
+                        self.is_capture(),
+                    )
+                })
                 .and_then(|()| q.add(self.queue_index(), msg));
             if let Err(e) = queued {
                 // Keep the slot; the next fill retries.
@@ -837,13 +856,20 @@ impl Stream {
         if n == wire::HDR_SIZE && wire::check_status(status).is_ok() {
             return;
         }
-        let err = wire::check_status(status).map_or_else(status_to_errno, |()| EIO);
-        dev_err!(
-            snd.dev.as_ref(),
-            "stream {}: START/STOP failed ({:?})\n",
-            self.id,
-            err
-        );
+        match wire::check_status(status) {
+            Err(e) if n == wire::HDR_SIZE => dev_err!(
+                snd.dev.as_ref(),
+                "stream {}: START/STOP failed: {:?}\n",
+                self.id,
+                e
+            ),
+            _ => dev_err!(
+                snd.dev.as_ref(),
+                "stream {}: START/STOP failed: short answer ({} bytes)\n",
+                self.id,
+                n
+            ),
+        }
         self.set_running(snd, &mut self.io.lock(), false);
         if let Some(sub) = self.slot.get() {
             sub.stop_xrun();

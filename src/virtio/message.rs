@@ -202,6 +202,19 @@ impl<M: dma::Memory> Message<M> {
         Ok(())
     }
 
+    /// Zeroes the response of an unqueued message, so that a part that the device does not
+    /// write next time cannot be mistaken for an answer (a stale status, say).
+    pub(crate) fn clear_response(&self) -> Result {
+        let _data = self.data.lock();
+        if self.state.load(Ordering::Acquire) == QUEUED {
+            return Err(EBUSY);
+        }
+        // SAFETY: The message is not queued, so the device does not write the response; the
+        // data lock serialises this with `describe`; `len` bytes are allocated.
+        unsafe { core::ptr::write_bytes(self.response.ptr.as_ptr(), 0, self.response.len) };
+        Ok(())
+    }
+
     /// Drops the data part (and the reference to its memory) of an unqueued message.
     pub(crate) fn clear_data(&self) {
         let mut data = self.data.lock();

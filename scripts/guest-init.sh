@@ -56,6 +56,10 @@ elif [ ! -f "/tests/$script" ]; then
 	status=127
 else
 	cd /tests || :
+	# KFENCE (debug kernel): scripts/test.sh boots with sampling off (kfence.sample_interval=0)
+	# and bench.kfence=MS, so that the guarded objects go to the test, not to the boot.
+	kf=/sys/module/kfence/parameters/sample_interval
+	[ -z "${BENCH_KFENCE:-}" ] || [ ! -w $kf ] || echo "$BENCH_KFENCE" >$kf
 	sh "/tests/$script" </dev/null 2>&1
 	status=$?
 	cd /

@@ -121,6 +121,7 @@ GUEST_RUNS=(
 	"vsnd-features-poll|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0' --append bench.rsparams=poll=1|vsnd-features.sh"
 	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
 	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
+	"vsnd-multi|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240|vsnd-multi.sh"
 	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test|kselftest.sh"
 	# One fault per --vsnd-exec, each on a stream of its own (tests/guest/vsnd-faults.sh, Documentation/fault-matrix.rst).
 	"vsnd-faults|--timeout 300 --vsnd --streams=48 \
@@ -150,6 +151,7 @@ GUEST_RUNS=(
 	"alsabat@c|--backend pa --timeout 600 --append bench.tries=3 --append bench.driver=c|alsabat.sh"
 	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
 	"vsnd-controls@c|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20' --append bench.driver=c|vsnd-controls.sh"
+	"vsnd-multi@c|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240 --append bench.driver=c|vsnd-multi.sh"
 	"mixer-test@c|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.driver=c|kselftest.sh"
 	"vsnd-faults@c|--timeout 300 --vsnd --streams=48 --append bench.driver=c \
 		--vsnd-exec 'fault ctl-status IO_ERR on PCM_INFO count 1' --vsnd-exec 'fault ctl-short 20 on PCM_INFO count 1' \

@@ -71,6 +71,43 @@ mod tests {
     }
 
     #[test]
+    fn any_channel_count() {
+        // 6 x S16: 12-byte frames, every channel the same sample; a partial frame is silence.
+        let mut out = vec![0xaau8; 48 * 12 + 5];
+        let mut ph = 0.0;
+        fill(&p(FMT_S16, 6), 1000.0, 0.5, &mut ph, &mut out);
+        for f in 0..48 {
+            let fr = &out[f * 12..(f + 1) * 12];
+            assert!(fr.chunks(2).all(|c| c == &fr[..2]), "frame {f}");
+        }
+        let s = |f: usize| i16::from_le_bytes([out[f * 12], out[f * 12 + 1]]);
+        assert_eq!((s(0), s(12)), (0, 16384));
+        assert!(s(36) < -16000);
+        assert_eq!(out[576..], [0; 5]);
+        assert!(ph.abs() < 1e-9 || (ph - 1.0).abs() < 1e-9);
+        // The phase goes on where the previous call stopped, whatever the frame size.
+        let mut a = vec![0u8; 8 * 32 * 10];
+        let mut ph = 0.0;
+        fill(&p(FMT_S32, 8), 1000.0, 0.5, &mut ph, &mut a);
+        let mut b = vec![0u8; 8 * 32 * 10];
+        let mut ph2 = 0.0;
+        let (b1, b2) = b.split_at_mut(8 * 32 * 3);
+        fill(&p(FMT_S32, 8), 1000.0, 0.5, &mut ph2, b1);
+        fill(&p(FMT_S32, 8), 1000.0, 0.5, &mut ph2, b2);
+        assert_eq!(a, b);
+        // 255 channels of FLOAT.
+        let mut out = vec![0u8; 255 * 4 * 13];
+        let mut ph = 0.0;
+        fill(&p(FMT_FLOAT, 255), 1000.0, 0.5, &mut ph, &mut out);
+        let v = |f: usize, ch: usize| {
+            let o = (f * 255 + ch) * 4;
+            f32::from_le_bytes(out[o..o + 4].try_into().unwrap())
+        };
+        assert_eq!((v(12, 0), v(12, 254)), (0.5, 0.5));
+        assert_eq!(v(0, 100), 0.0);
+    }
+
+    #[test]
     fn silence_and_u8() {
         let mut out = vec![1u8; 8];
         let mut ph = 0.0;

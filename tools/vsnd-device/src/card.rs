@@ -13,6 +13,55 @@ pub enum Layout {
     Split,
 }
 
+/// What CHMAP_INFO describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChmapLayout {
+    /// `--chmaps N`: N stereo (FL FR) maps. Map c has the direction and the nid of stream c;
+    /// past the last stream, directions alternate and map c is on nid c % nids.
+    Stereo,
+    /// `--chmaps standard`: for every nid and direction that has streams, ALSA's standard
+    /// maps (`snd_pcm_std_chmaps`) up to `channels_max` channels: MONO; FL FR; FL FR RL RR;
+    /// 5.1 (FL FR RL RR FC LFE); 7.1 (5.1 SL SR); and past 8 channels one more map of
+    /// min(channels_max, 18) channels (7.1 RC FLC FRC RLC RRC FLW FRW FLH FCH FRH).
+    /// `chmaps` is the number of them ([`Config::standard_chmaps`]).
+    Standard,
+}
+
+/// One channel map of CHMAP_INFO.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chmap {
+    pub nid: u32,
+    pub direction: u8,
+    pub positions: Vec<u8>,
+}
+
+const STD_MONO: [u8; 1] = [CHMAP_MONO];
+const STD_STEREO: [u8; 2] = [CHMAP_FL, CHMAP_FR];
+const STD_QUAD: [u8; 4] = [CHMAP_FL, CHMAP_FR, CHMAP_RL, CHMAP_RR];
+const STD_51: [u8; 6] = [CHMAP_FL, CHMAP_FR, CHMAP_RL, CHMAP_RR, CHMAP_FC, CHMAP_LFE];
+const STD_71: [u8; 8] = [
+    CHMAP_FL, CHMAP_FR, CHMAP_RL, CHMAP_RR, CHMAP_FC, CHMAP_LFE, CHMAP_SL, CHMAP_SR,
+];
+/// Past 8 channels: 7.1, then the other positions of the spec up to its 18.
+const WIDE: [u8; CHMAP_MAX_SIZE] = [
+    CHMAP_FL, CHMAP_FR, CHMAP_RL, CHMAP_RR, CHMAP_FC, CHMAP_LFE, CHMAP_SL, CHMAP_SR, CHMAP_RC,
+    CHMAP_FLC, CHMAP_FRC, CHMAP_RLC, CHMAP_RRC, CHMAP_FLW, CHMAP_FRW, CHMAP_FLH, CHMAP_FCH,
+    CHMAP_FRH,
+];
+
+/// The standard maps of a stream of up to `channels_max` channels (see
+/// [`ChmapLayout::Standard`]).
+pub fn standard_positions(channels_max: u8) -> Vec<&'static [u8]> {
+    let mut v: Vec<&'static [u8]> = [&STD_MONO[..], &STD_STEREO, &STD_QUAD, &STD_51, &STD_71]
+        .into_iter()
+        .filter(|m| m.len() <= usize::from(channels_max))
+        .collect();
+    if channels_max > 8 {
+        v.push(&WIDE[..usize::from(channels_max).min(CHMAP_MAX_SIZE)]);
+    }
+    v
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub jacks: u32,
@@ -23,9 +72,101 @@ pub struct Config {
     pub pcm_features: u32,
     /// Control elements (config space `controls`; VIRTIO_SND_F_CTLS if not 0).
     pub controls: u32,
+    /// HDA function nodes the streams are spread over (at least 1; see [`Config::nid`]).
+    pub nids: u32,
+    /// PCM_INFO channels_max of every stream (channels_min is 1).
+    pub channels_max: u8,
+    pub chmap_layout: ChmapLayout,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            jacks: 0,
+            streams: 2,
+            chmaps: 0,
+            layout: Layout::Alternate,
+            pcm_features: 0,
+            controls: 0,
+            nids: 1,
+            channels_max: DEFAULT_CHANNELS_MAX,
+            chmap_layout: ChmapLayout::Stereo,
+        }
+    }
 }
 
 impl Config {
+    /// The HDA function node of a stream: the streams are cut into `nids` contiguous blocks
+    /// of nearly equal size, stream i on nid floor(i * nids / streams). With the alternate
+    /// layout and an even number of streams per nid, every nid has both directions; nids
+    /// are 0..nids-1 and increase with the stream id, so that the ALSA device numbers of
+    /// the Rust driver (one per nid, in order of first appearance) and of the C driver (the
+    /// nid itself) agree.
+    pub fn nid(&self, stream_id: u32) -> u32 {
+        if self.streams == 0 {
+            return 0;
+        }
+        (u64::from(stream_id) * u64::from(self.nids.max(1)) / u64::from(self.streams)) as u32
+    }
+
+    /// Jack j and stereo channel map c belong to the nid of stream j (c), or to nid j % nids
+    /// when there are more of them than streams.
+    pub fn item_nid(&self, id: u32) -> u32 {
+        if id < self.streams {
+            self.nid(id)
+        } else {
+            id % self.nids.max(1)
+        }
+    }
+
+    /// The control state of a stream at reset.
+    pub fn stream_ctl(&self, stream_id: u32) -> StreamCtl {
+        StreamCtl::new(
+            self.direction(stream_id),
+            self.pcm_features,
+            self.channels_max,
+        )
+    }
+
+    /// The maps of [`ChmapLayout::Standard`]: nid by nid, output then input, the standard
+    /// maps of each pair that has streams.
+    pub fn standard_chmaps(&self) -> Vec<Chmap> {
+        let mut out = Vec::new();
+        for nid in 0..self.nids.max(1) {
+            for direction in [D_OUTPUT, D_INPUT] {
+                if !(0..self.streams).any(|s| self.nid(s) == nid && self.direction(s) == direction)
+                {
+                    continue;
+                }
+                for m in standard_positions(self.channels_max) {
+                    out.push(Chmap {
+                        nid,
+                        direction,
+                        positions: m.to_vec(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The `chmaps` channel maps CHMAP_INFO describes.
+    pub fn chmap_list(&self) -> Vec<Chmap> {
+        let std = match self.chmap_layout {
+            ChmapLayout::Standard => self.standard_chmaps(),
+            ChmapLayout::Stereo => Vec::new(),
+        };
+        (0..self.chmaps)
+            .map(|id| {
+                std.get(id as usize).cloned().unwrap_or_else(|| Chmap {
+                    nid: self.item_nid(id),
+                    direction: self.item_direction(id),
+                    positions: STD_STEREO.to_vec(),
+                })
+            })
+            .collect()
+    }
+
     pub fn direction(&self, stream_id: u32) -> u8 {
         match self.layout {
             Layout::Alternate => (stream_id % 2) as u8,
@@ -98,8 +239,8 @@ pub fn next_state(cur: PcmState, op: &PcmOp) -> Option<PcmState> {
 
 /// Checks SET_PARAMS values against what the stream offers: NOT_SUPP for a format, rate,
 /// channel count or feature it does not offer; BAD_MSG for inconsistent sizes.
-pub fn check_params(p: &Params, offered: u32) -> Result<(), u32> {
-    if p.channels < CHANNELS_MIN || p.channels > CHANNELS_MAX {
+pub fn check_params(p: &Params, offered: u32, channels_max: u8) -> Result<(), u32> {
+    if p.channels < CHANNELS_MIN || p.channels > channels_max {
         return Err(S_NOT_SUPP);
     }
     if p.format >= 64 || SUPPORTED_FORMATS & (1 << p.format) == 0 {
@@ -124,15 +265,18 @@ pub struct StreamCtl {
     pub direction: u8,
     /// Features offered in PCM_INFO: SET_PARAMS may select these only.
     pub offered: u32,
+    /// PCM_INFO channels_max: SET_PARAMS may select 1..=channels_max channels.
+    pub channels_max: u8,
     pub state: PcmState,
     pub params: Option<Params>,
 }
 
 impl StreamCtl {
-    pub fn new(direction: u8, offered: u32) -> Self {
+    pub fn new(direction: u8, offered: u32, channels_max: u8) -> Self {
         StreamCtl {
             direction,
             offered,
+            channels_max,
             state: PcmState::Initial,
             params: None,
         }
@@ -142,7 +286,7 @@ impl StreamCtl {
     pub fn apply(&mut self, op: &PcmOp) -> Result<PcmState, u32> {
         let next = next_state(self.state, op).ok_or(S_BAD_MSG)?;
         if let PcmOp::SetParams(p) = op {
-            check_params(p, self.offered)?;
+            check_params(p, self.offered, self.channels_max)?;
             self.params = Some(*p);
         }
         self.state = next;
@@ -188,19 +332,30 @@ pub fn answer_query(
         return CtlReply::status(S_BAD_MSG);
     }
     let mut payload = vec![0u8; (need as usize) - HDR_SIZE];
+    let maps = if code == R_CHMAP_INFO {
+        cfg.chmap_list()
+    } else {
+        Vec::new()
+    };
     for (i, id) in (start_id..start_id + count).enumerate() {
         let off = i * size as usize;
-        let dir = cfg.item_direction(id);
         let dst = &mut payload[off..off + item_size];
         match code {
-            R_PCM_INFO => {
-                dst.copy_from_slice(&encode_pcm_info(cfg.direction(id), cfg.pcm_features))
-            }
+            R_PCM_INFO => dst.copy_from_slice(&encode_pcm_info(
+                cfg.nid(id),
+                cfg.direction(id),
+                cfg.pcm_features,
+                cfg.channels_max,
+            )),
             R_JACK_INFO => dst.copy_from_slice(&encode_jack_info(
-                dir,
+                cfg.item_nid(id),
+                cfg.item_direction(id),
                 jack_connected.get(id as usize).copied().unwrap_or(true),
             )),
-            _ => dst.copy_from_slice(&encode_chmap_info(dir)),
+            _ => {
+                let m = &maps[id as usize];
+                dst.copy_from_slice(&encode_chmap_info(m.nid, m.direction, &m.positions))
+            }
         }
     }
     CtlReply {
@@ -215,12 +370,8 @@ mod tests {
 
     fn cfg(streams: u32) -> Config {
         Config {
-            jacks: 0,
             streams,
-            chmaps: 0,
-            layout: Layout::Alternate,
-            pcm_features: 0,
-            controls: 0,
+            ..Config::default()
         }
     }
 
@@ -263,9 +414,7 @@ mod tests {
             jacks: 1,
             streams: 2,
             chmaps: 3,
-            layout: Layout::Alternate,
-            pcm_features: 0,
-            controls: 0,
+            ..Config::default()
         };
         assert_eq!(
             c.read_config(0, 16),
@@ -281,7 +430,7 @@ mod tests {
 
     #[test]
     fn lifecycle_happy_path() {
-        let mut s = StreamCtl::new(D_OUTPUT, 0);
+        let mut s = StreamCtl::new(D_OUTPUT, 0, 2);
         assert!(!s.accepts_io());
         assert_eq!(
             s.apply(&PcmOp::SetParams(params())),
@@ -324,6 +473,7 @@ mod tests {
                 let mut s = StreamCtl {
                     direction: 0,
                     offered: 0,
+                    channels_max: 2,
                     state: st,
                     params: Some(params()),
                 };
@@ -348,7 +498,7 @@ mod tests {
     #[test]
     fn set_params_validation() {
         let ok = params();
-        assert_eq!(check_params(&ok, 0), Ok(()));
+        assert_eq!(check_params(&ok, 0, 2), Ok(()));
         for (p, want) in [
             (Params { channels: 0, ..ok }, S_NOT_SUPP),
             (Params { channels: 3, ..ok }, S_NOT_SUPP),
@@ -379,8 +529,8 @@ mod tests {
                 S_BAD_MSG,
             ),
         ] {
-            assert_eq!(check_params(&p, 0), Err(want), "{p:?}");
-            let mut s = StreamCtl::new(0, 0);
+            assert_eq!(check_params(&p, 0, 2), Err(want), "{p:?}");
+            let mut s = StreamCtl::new(0, 0, 2);
             assert_eq!(s.apply(&PcmOp::SetParams(p)), Err(want));
             assert_eq!(s.state, PcmState::Initial);
             assert_eq!(s.params, None);
@@ -395,7 +545,8 @@ mod tests {
                             channels: 1,
                             ..ok
                         },
-                        0
+                        0,
+                        2
                     ),
                     Ok(())
                 );
@@ -409,8 +560,8 @@ mod tests {
             features: 1 << PCM_F_EVT_XRUNS,
             ..params()
         };
-        assert_eq!(check_params(&xr, 0), Err(S_NOT_SUPP));
-        assert_eq!(check_params(&xr, 1 << PCM_F_EVT_XRUNS), Ok(()));
+        assert_eq!(check_params(&xr, 0, 2), Err(S_NOT_SUPP));
+        assert_eq!(check_params(&xr, 1 << PCM_F_EVT_XRUNS, 2), Ok(()));
         let both = 1 << PCM_F_EVT_XRUNS | 1 << PCM_F_MSG_POLLING;
         assert_eq!(
             check_params(
@@ -418,7 +569,8 @@ mod tests {
                     features: 1 << PCM_F_SHMEM_HOST,
                     ..params()
                 },
-                both
+                both,
+                2
             ),
             Err(S_NOT_SUPP)
         );
@@ -505,5 +657,231 @@ mod tests {
         );
         let r = answer_query(&c, &[], R_CHMAP_INFO, 1, 1, 24, 100);
         assert_eq!((r.status, r.payload[4], r.payload[5]), (S_OK, D_INPUT, 2));
+        // The defaults (one nid, `--chmaps 2`): a stereo FL FR map per direction, nid 0.
+        let r = answer_query(&c, &[], R_CHMAP_INFO, 0, 2, 24, 100);
+        assert_eq!(
+            r.payload[..8],
+            [0, 0, 0, 0, D_OUTPUT, 2, CHMAP_FL, CHMAP_FR]
+        );
+        assert_eq!(
+            r.payload[24..32],
+            [0, 0, 0, 0, D_INPUT, 2, CHMAP_FL, CHMAP_FR]
+        );
+        assert_eq!(r.payload[8..24], [0; 16]);
+    }
+
+    #[test]
+    fn nids_spread_in_blocks() {
+        let nids = |streams, nids| {
+            let c = Config {
+                nids,
+                ..cfg(streams)
+            };
+            (0..streams).map(|i| c.nid(i)).collect::<Vec<_>>()
+        };
+        assert_eq!(nids(4, 1), [0, 0, 0, 0]);
+        assert_eq!(nids(4, 2), [0, 0, 1, 1]);
+        assert_eq!(nids(6, 3), [0, 0, 1, 1, 2, 2]);
+        // Uneven: every nid gets a stream, blocks differ by one at most.
+        assert_eq!(nids(5, 4), [0, 0, 1, 2, 3]);
+        assert_eq!(nids(5, 2), [0, 0, 0, 1, 1]);
+        assert_eq!(nids(3, 3), [0, 1, 2]);
+        assert_eq!(Config { nids: 2, ..cfg(0) }.nid(0), 0);
+        // Jacks and stereo maps past the last stream: nid id % nids.
+        let c = Config { nids: 2, ..cfg(4) };
+        assert_eq!(
+            (0..7).map(|i| c.item_nid(i)).collect::<Vec<_>>(),
+            [0, 0, 1, 1, 0, 1, 0]
+        );
+    }
+
+    #[test]
+    fn pcm_info_nid_and_channels() {
+        let c = Config {
+            nids: 2,
+            channels_max: 6,
+            ..cfg(4)
+        };
+        let r = answer_query(&c, &[], R_PCM_INFO, 0, 4, 32, 4 + 128);
+        assert_eq!(r.status, S_OK);
+        for (i, (nid, dir)) in [(0, D_OUTPUT), (0, D_INPUT), (1, D_OUTPUT), (1, D_INPUT)]
+            .into_iter()
+            .enumerate()
+        {
+            let b = &r.payload[i * 32..(i + 1) * 32];
+            assert_eq!(b[..4], [nid, 0, 0, 0], "stream {i}");
+            assert_eq!(b[24..27], [dir, 1, 6], "stream {i}");
+        }
+        // Jacks follow the streams' nids.
+        let c = Config { jacks: 4, ..c };
+        let r = answer_query(&c, &[], R_JACK_INFO, 0, 4, 24, 4 + 96);
+        assert_eq!(
+            (0..4).map(|i| r.payload[i * 24]).collect::<Vec<_>>(),
+            [0, 0, 1, 1]
+        );
+    }
+
+    #[test]
+    fn channels_max_params() {
+        for cmax in [1u8, 2, 6, 8, 18, 255] {
+            let c = Config {
+                channels_max: cmax,
+                ..cfg(2)
+            };
+            for ch in [0u8, 1, 2, 3, 6, 7, 8, 9, 255] {
+                let mut s = c.stream_ctl(0);
+                let p = Params {
+                    channels: ch,
+                    ..params()
+                };
+                let want = if (1..=cmax).contains(&ch) {
+                    Ok(PcmState::ParamsSet)
+                } else {
+                    Err(S_NOT_SUPP)
+                };
+                assert_eq!(
+                    s.apply(&PcmOp::SetParams(p)),
+                    want,
+                    "max {cmax} channels {ch}"
+                );
+            }
+        }
+        // The frame size follows the channels: 6 x S16 at 48 kHz is 576000 bytes/s.
+        let p = Params {
+            channels: 6,
+            ..params()
+        };
+        assert_eq!((p.frame_bytes(), p.bytes_per_sec()), (12, 576000));
+        let p = Params {
+            channels: 255,
+            format: FMT_S32,
+            ..params()
+        };
+        assert_eq!(p.frame_bytes(), 1020);
+    }
+
+    #[test]
+    fn standard_maps() {
+        let n = |c| {
+            standard_positions(c)
+                .iter()
+                .map(|m| m.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(n(1), [1]);
+        assert_eq!(n(2), [1, 2]);
+        assert_eq!(n(5), [1, 2, 4]);
+        assert_eq!(n(6), [1, 2, 4, 6]);
+        assert_eq!(n(8), [1, 2, 4, 6, 8]);
+        assert_eq!(n(9), [1, 2, 4, 6, 8, 9]);
+        assert_eq!(n(16), [1, 2, 4, 6, 8, 16]);
+        assert_eq!(n(255), [1, 2, 4, 6, 8, 18]);
+        let p = standard_positions(255);
+        assert_eq!(p[0], [CHMAP_MONO]);
+        assert_eq!(p[1], [CHMAP_FL, CHMAP_FR]);
+        assert_eq!(p[2], [CHMAP_FL, CHMAP_FR, CHMAP_RL, CHMAP_RR]);
+        // ALSA's numbers: FL=3 FR=4 RL=5 RR=6 FC=7 LFE=8 SL=9 SR=10.
+        assert_eq!(p[3], [3, 4, 5, 6, 7, 8]);
+        assert_eq!(p[4], [3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(p[5][8..], [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+        // Positions are never repeated within a map.
+        for m in &p {
+            let mut v = m.to_vec();
+            v.sort();
+            v.dedup();
+            assert_eq!(v.len(), m.len());
+        }
+    }
+
+    #[test]
+    fn standard_chmaps_per_nid_and_direction() {
+        let c = Config {
+            nids: 2,
+            channels_max: 6,
+            chmap_layout: ChmapLayout::Standard,
+            ..cfg(4)
+        };
+        let maps = c.standard_chmaps();
+        assert_eq!(maps.len(), 16);
+        let pairs: Vec<_> = maps.iter().map(|m| (m.nid, m.direction)).collect();
+        for (k, want) in [(0, D_OUTPUT), (0, D_INPUT), (1, D_OUTPUT), (1, D_INPUT)]
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(pairs[k * 4..k * 4 + 4], [want; 4]);
+            assert_eq!(
+                maps[k * 4..k * 4 + 4]
+                    .iter()
+                    .map(|m| m.positions.len())
+                    .collect::<Vec<_>>(),
+                [1, 2, 4, 6]
+            );
+        }
+        // CHMAP_INFO with chmaps set as main does: the 5.1 map of nid 1, output (map 11).
+        let c = Config { chmaps: 16, ..c };
+        assert_eq!(c.chmap_list(), maps);
+        let r = answer_query(&c, &[], R_CHMAP_INFO, 11, 1, 24, 100);
+        assert_eq!(
+            (r.status, &r.payload[..12]),
+            (S_OK, &[1, 0, 0, 0, D_OUTPUT, 6, 3, 4, 5, 6, 7, 8][..])
+        );
+        assert_eq!(r.payload[12..24], [0; 12]);
+        let r = answer_query(&c, &[], R_CHMAP_INFO, 0, 16, 24, 4 + 16 * 24);
+        assert_eq!((r.status, r.payload.len()), (S_OK, 16 * 24));
+        assert_eq!(
+            answer_query(&c, &[], R_CHMAP_INFO, 0, 17, 24, 1000).status,
+            S_BAD_MSG
+        );
+        // Only the pairs that have streams: split layout, nid 0 out, nid 1 in.
+        let s = Config {
+            layout: Layout::Split,
+            channels_max: 2,
+            ..c.clone()
+        };
+        let pairs: Vec<_> = s
+            .standard_chmaps()
+            .iter()
+            .map(|m| (m.nid, m.direction, m.positions.len()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (0, D_OUTPUT, 1),
+                (0, D_OUTPUT, 2),
+                (1, D_INPUT, 1),
+                (1, D_INPUT, 2)
+            ]
+        );
+        // One output stream: mono and stereo, output only.
+        let o = Config { nids: 1, ..cfg(1) };
+        assert_eq!(o.standard_chmaps().len(), 2);
+        assert!(o.standard_chmaps().iter().all(|m| m.direction == D_OUTPUT));
+    }
+
+    #[test]
+    fn stereo_chmaps_follow_the_streams() {
+        let c = Config {
+            nids: 2,
+            chmaps: 6,
+            channels_max: 8,
+            ..cfg(4)
+        };
+        let v: Vec<_> = c
+            .chmap_list()
+            .into_iter()
+            .map(|m| (m.nid, m.direction, m.positions))
+            .collect();
+        let st = vec![CHMAP_FL, CHMAP_FR];
+        assert_eq!(
+            v,
+            [
+                (0, D_OUTPUT, st.clone()),
+                (0, D_INPUT, st.clone()),
+                (1, D_OUTPUT, st.clone()),
+                (1, D_INPUT, st.clone()),
+                (0, D_OUTPUT, st.clone()),
+                (1, D_INPUT, st),
+            ]
+        );
     }
 }

@@ -174,6 +174,10 @@ pub struct Stats {
     pub msgs: u64,
     /// Data bytes consumed (tx) or produced (rx); no header or status bytes.
     pub bytes: u64,
+    /// Whole frames in those bytes (frame = channels x sample bytes of the parameters then).
+    pub frames: u64,
+    /// Completed messages whose data was not a whole number of frames.
+    pub unaligned: u64,
     /// Messages returned unprocessed by RELEASE (or a vring stop).
     pub flushed: u64,
     /// Messages completed with BAD_MSG.
@@ -320,6 +324,20 @@ impl Shared {
     /// Completes a message whose time has come: consumes (tx) or fills (rx) its data.
     fn finish_io(self: &Arc<Self>, st: &Stream, g: &mut StreamInner, msg: IoMsg) {
         let q = self.queue_of(st.id);
+        if let Some(p) = g.ctl.params {
+            let fb = p.frame_bytes().max(1) as usize;
+            g.stats.frames += (msg.payload / fb) as u64;
+            if !msg.payload.is_multiple_of(fb) {
+                g.stats.unaligned += 1;
+                if g.stats.unaligned == g.run_start.unaligned + 1 {
+                    warn!(
+                        "stream {}: {} data bytes are not whole frames of {fb} bytes ({} channels); \
+                         further ones are only counted",
+                        st.id, msg.payload, p.channels
+                    );
+                }
+            }
+        }
         if q == QUEUE_RX {
             let mut data = vec![0u8; msg.payload];
             if let Some(p) = g.ctl.params {
@@ -476,6 +494,15 @@ impl Shared {
                 status
             }
             Ok(state) => {
+                if let PcmOp::SetParams(p) = op {
+                    let fb = p.frame_bytes();
+                    if !p.period_bytes.is_multiple_of(fb) || !p.buffer_bytes.is_multiple_of(fb) {
+                        warn!(
+                            "stream {stream_id}: period {} / buffer {} bytes are not whole frames of {fb} bytes ({} channels)",
+                            p.period_bytes, p.buffer_bytes, p.channels
+                        );
+                    }
+                }
                 match state {
                     PcmState::Running | PcmState::Stopped => g.clock = None,
                     PcmState::Prepared => g.run_start = g.stats,
@@ -483,9 +510,11 @@ impl Shared {
                         self.flush(st, &mut g);
                         let (s, r) = (g.stats, g.run_start);
                         info!(
-                            "stream {stream_id}: released; since PREPARE {} msgs, {} data bytes, {} flushed, {} bad",
+                            "stream {stream_id}: released; since PREPARE {} msgs, {} data bytes, {} frames, {} unaligned, {} flushed, {} bad",
                             s.msgs - r.msgs,
                             s.bytes - r.bytes,
+                            s.frames - r.frames,
+                            s.unaligned - r.unaligned,
                             s.flushed - r.flushed,
                             s.bad - r.bad
                         );
@@ -579,7 +608,7 @@ impl Shared {
         for st in &self.streams {
             let mut g = st.inner.lock().unwrap();
             if q == QUEUE_CTL {
-                g.ctl = StreamCtl::new(self.cfg.direction(st.id), self.cfg.pcm_features);
+                g.ctl = self.cfg.stream_ctl(st.id);
             }
             if q == QUEUE_CTL || self.queue_of(st.id) == q {
                 g.stats.flushed += g.pending.len() as u64;
@@ -639,16 +668,19 @@ impl Shared {
                 )
             });
             out.push(format!(
-                "stream {} {} {:?}{p} msgs {} bytes {} flushed {} bad {} pending {}",
+                "stream {} {} nid {} {:?}{p} msgs {} bytes {} frames {} unaligned {} flushed {} bad {} pending {}",
                 st.id,
                 if g.ctl.direction == D_OUTPUT {
                     "output"
                 } else {
                     "input"
                 },
+                self.cfg.nid(st.id),
                 g.ctl.state,
                 s.msgs,
                 s.bytes,
+                s.frames,
+                s.unaligned,
                 s.flushed,
                 s.bad,
                 g.pending.len()
@@ -752,7 +784,7 @@ impl VsndBackend {
             .map(|id| Stream {
                 id,
                 inner: Mutex::new(StreamInner {
-                    ctl: StreamCtl::new(cfg.direction(id), cfg.pcm_features),
+                    ctl: cfg.stream_ctl(id),
                     pending: VecDeque::new(),
                     clock: None,
                     phase: 0.0,
@@ -980,12 +1012,9 @@ mod tests {
     fn backend(controls: ControlSet) -> (Arc<VsndBackend>, Arc<Control>) {
         let built = controls.build();
         let cfg = Config {
-            jacks: 0,
             streams: 0,
-            chmaps: 0,
-            layout: crate::card::Layout::Alternate,
-            pcm_features: 0,
             controls: built.len(),
+            ..Config::default()
         };
         let opts = Options {
             capture_freq: 0.0,
@@ -1060,6 +1089,92 @@ mod tests {
         assert_eq!(b.features() & 1 << F_CTLS, 0);
         b.acked_features(1 << F_CTLS);
         assert_eq!(b.shared.handle_ctl(&read, 516).0.status, S_NOT_SUPP);
+    }
+
+    fn pcm_req(code: u32, sid: u32) -> Vec<u8> {
+        ctl_req(code, sid, &[])
+    }
+
+    #[test]
+    fn six_channels_through_the_device() {
+        let cfg = Config {
+            streams: 4,
+            nids: 2,
+            channels_max: 6,
+            ..Config::default()
+        };
+        let opts = Options {
+            capture_freq: 1000.0,
+            capture_amp: 0.5,
+            event_idx: false,
+            poll_us: 1000,
+        };
+        let b =
+            VsndBackend::new(cfg, opts, Control::with_controls(ControlSet::None.build())).unwrap();
+        let sh = &b.shared;
+        let p = |channels| Params {
+            buffer_bytes: 4 * 57600,
+            period_bytes: 57600,
+            features: 0,
+            channels,
+            format: FMT_S16,
+            rate: 7,
+        };
+        // 7 channels is more than the stream offers; 6 is fine.
+        let (r, ..) = sh.handle_ctl(&p(7).encode_request(2), 4);
+        assert_eq!(r.status, S_NOT_SUPP);
+        for req in [
+            p(6).encode_request(2),
+            pcm_req(R_PCM_PREPARE, 2),
+            pcm_req(R_PCM_START, 2),
+        ] {
+            assert_eq!(sh.handle_ctl(&req, 4).0.status, S_OK);
+        }
+        assert!(sh.stats_text().contains("stream 2 output nid 1 Running"));
+        // Two messages of 100 ms each at 6 x 2 x 48000 bytes/s, then a partial frame.
+        let t0 = Instant::now();
+        {
+            let st = &sh.streams[2];
+            let mut g = st.inner.lock().unwrap();
+            for payload in [57600, 57600, 13] {
+                g.pending.push_back(IoMsg {
+                    chain: Chain {
+                        head: 0,
+                        readable: Vec::new(),
+                        writable: Vec::new(),
+                    },
+                    payload,
+                    arrived: t0,
+                });
+            }
+            st.cv.notify_all();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(sh.streams[2].inner.lock().unwrap().stats.msgs, 0);
+        let stats = loop {
+            let s = sh.streams[2].inner.lock().unwrap().stats;
+            if s.msgs == 3 || t0.elapsed() > Duration::from_secs(10) {
+                break s;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(
+            t0.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(
+            (stats.msgs, stats.bytes, stats.frames, stats.unaligned),
+            (3, 115213, 9601, 1)
+        );
+        let text = sh.stats_text();
+        assert!(
+            text.contains(
+                "channels 6 buffer 230400 period 57600 msgs 3 bytes 115213 frames 9601 unaligned 1"
+            ),
+            "{text}"
+        );
+        b.shutdown();
     }
 
     #[test]

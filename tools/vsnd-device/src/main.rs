@@ -12,11 +12,11 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use log::{error, info, LevelFilter};
+use log::{debug, error, info, LevelFilter};
 use vhost_user_backend::VhostUserDaemon;
 use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
 
-use card::{Config, Layout};
+use card::{ChmapLayout, Config, Layout};
 use ctls::ControlSet;
 use device::{Options, VsndBackend};
 
@@ -26,7 +26,15 @@ usage: vsnd-device --socket PATH [options]
   --socket PATH        vhost-user socket to listen on (QEMU: -chardev socket,path=PATH)
   --jacks N            config space: jacks (default 0)
   --streams N          config space: PCM streams (default 2; may be 0)
-  --chmaps N           config space: channel maps (default 0)
+  --chmaps N|standard  channel maps: N stereo (FL FR) maps, map c with the direction and nid
+                       of stream c (default 0); or `standard`: for every nid and direction
+                       with streams, ALSA's standard maps up to --channels-max channels
+                       (MONO, FL FR, FL FR RL RR, 5.1, 7.1; past 8 channels one more map of
+                       up to 18 channels)
+  --nids N             HDA function nodes (default 1): stream i is on nid i*N/streams
+                       (contiguous blocks), so a driver makes N PCM devices; 1..=streams
+  --channels-max C     PCM_INFO channels_max of every stream (default 2; 1..255);
+                       channels_min is 1
   --layout L           stream directions: alternate (0 out, 1 in, 2 out, ...; default) or
                        split (QEMU's virtio-sound-pci: first half out, second half in)
   --capture-freq HZ    capture sine frequency (default 1000; 0 = silence)
@@ -46,7 +54,7 @@ usage: vsnd-device --socket PATH [options]
                        START count 1' (repeatable)
   -v, --verbose        debug log (each I/O message)
   -q, --quiet          warnings and errors only
-Streams are stereo (channels 1..2), formats U8 S16 S32 FLOAT, rates 8000..192000.
+Streams: channels 1..C, formats U8 S16 S32 FLOAT, rates 8000..192000.
 ";
 
 struct Args {
@@ -63,14 +71,7 @@ struct Args {
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         socket: String::new(),
-        cfg: Config {
-            jacks: 0,
-            streams: 2,
-            chmaps: 0,
-            layout: Layout::Alternate,
-            pcm_features: 0,
-            controls: 0,
-        },
+        cfg: Config::default(),
         opts: Options {
             capture_freq: 1000.0,
             capture_amp: 0.5,
@@ -93,7 +94,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--socket" => a.socket = val(arg)?,
             "--jacks" => a.cfg.jacks = num(arg, val(arg)?)?,
             "--streams" => a.cfg.streams = num(arg, val(arg)?)?,
-            "--chmaps" => a.cfg.chmaps = num(arg, val(arg)?)?,
+            "--chmaps" => match val(arg)?.as_str() {
+                "standard" | "std" => a.cfg.chmap_layout = ChmapLayout::Standard,
+                v => {
+                    a.cfg.chmap_layout = ChmapLayout::Stereo;
+                    a.cfg.chmaps = num(arg, v.to_string())?;
+                }
+            },
+            "--nids" => a.cfg.nids = num(arg, val(arg)?)?,
+            "--channels-max" => a.cfg.channels_max = num(arg, val(arg)?)?,
             "--layout" => {
                 a.cfg.layout = match val(arg)?.as_str() {
                     "alternate" => Layout::Alternate,
@@ -130,6 +139,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     }
     if a.cfg.streams > 64 || a.cfg.jacks > 64 || a.cfg.chmaps > 64 {
         return Err("at most 64 streams, jacks and channel maps".into());
+    }
+    if a.cfg.nids == 0 || a.cfg.nids > a.cfg.streams.max(1) {
+        return Err("--nids wants 1..=streams".into());
+    }
+    if a.cfg.channels_max == 0 {
+        return Err("--channels-max wants 1..255".into());
+    }
+    if a.cfg.chmap_layout == ChmapLayout::Standard {
+        a.cfg.chmaps = a.cfg.standard_chmaps().len() as u32;
     }
     if !(0.0..=1.0).contains(&a.opts.capture_amp) || a.opts.capture_freq < 0.0 {
         return Err("--capture-amp wants 0..1, --capture-freq >= 0".into());
@@ -187,15 +205,24 @@ fn main() -> ExitCode {
     log::set_max_level(args.level);
     let c = &args.cfg;
     info!(
-        "vsnd-device {}: socket {}, jacks {} streams {} chmaps {} controls {}, layout {:?}",
+        "vsnd-device {}: socket {}, jacks {} streams {} chmaps {} ({:?}) controls {}, layout {:?}, nids {}, channels 1..{}",
         env!("CARGO_PKG_VERSION"),
         args.socket,
         c.jacks,
         c.streams,
         c.chmaps,
+        c.chmap_layout,
         c.controls,
-        c.layout
+        c.layout,
+        c.nids,
+        c.channels_max
     );
+    for m in c.chmap_list() {
+        debug!(
+            "chmap: nid {} direction {} positions {:?}",
+            m.nid, m.direction, m.positions
+        );
+    }
     let ctl = control::Control::with_controls(args.controls.build());
     for cmd in &args.exec {
         match ctl.execute(cmd) {
@@ -234,14 +261,17 @@ fn main() -> ExitCode {
         let stats = backend.shutdown();
         for (sid, s) in stats.iter().enumerate() {
             info!(
-                "stream {sid} ({}): {} msgs, {} data bytes, {} flushed, {} bad",
+                "stream {sid} ({}, nid {}): {} msgs, {} data bytes, {} frames, {} unaligned, {} flushed, {} bad",
                 if c.direction(sid as u32) == proto::D_OUTPUT {
                     "output"
                 } else {
                     "input"
                 },
+                c.nid(sid as u32),
                 s.msgs,
                 s.bytes,
+                s.frames,
+                s.unaligned,
                 s.flushed,
                 s.bad
             );
@@ -296,5 +326,49 @@ mod tests {
         assert!(parse("--socket s --controls lots").is_err());
         assert!(parse("--socket s --controls 2000").is_err());
         assert_eq!(parse("-h").err().unwrap(), "");
+    }
+
+    #[test]
+    fn cli_nids_channels_chmaps() {
+        let a = parse("--socket s").unwrap();
+        assert_eq!(
+            (a.cfg.nids, a.cfg.channels_max, a.cfg.chmap_layout),
+            (1, 2, ChmapLayout::Stereo)
+        );
+        let a =
+            parse("--socket s --streams 4 --nids 2 --channels-max 6 --chmaps standard").unwrap();
+        assert_eq!((a.cfg.nids, a.cfg.channels_max), (2, 6));
+        assert_eq!(
+            (a.cfg.chmap_layout, a.cfg.chmaps),
+            (ChmapLayout::Standard, 16)
+        );
+        // The order of the options does not matter: the count is made at the end.
+        let a = parse("--socket s --chmaps std --channels-max 8 --streams 2").unwrap();
+        assert_eq!(a.cfg.chmaps, 10);
+        let a = parse("--socket s --chmaps standard --chmaps 2").unwrap();
+        assert_eq!((a.cfg.chmap_layout, a.cfg.chmaps), (ChmapLayout::Stereo, 2));
+        assert_eq!(
+            parse("--socket s --channels-max 255")
+                .unwrap()
+                .cfg
+                .channels_max,
+            255
+        );
+        assert_eq!(
+            parse("--socket s --streams 0 --nids 1").unwrap().cfg.nids,
+            1
+        );
+        for bad in [
+            "--nids 0",
+            "--nids 3",
+            "--streams 0 --nids 2",
+            "--channels-max 0",
+            "--channels-max 256",
+            "--channels-max x",
+            "--chmaps stereo",
+            "--chmaps 65",
+        ] {
+            assert!(parse(&format!("--socket s {bad}")).is_err(), "{bad}");
+        }
     }
 }

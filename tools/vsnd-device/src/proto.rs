@@ -143,12 +143,32 @@ pub const PCM_F_SHMEM_HOST: u32 = 0;
 pub const PCM_F_MSG_POLLING: u32 = 2;
 pub const PCM_F_EVT_XRUNS: u32 = 4;
 
+/// Every stream offers channels_min 1 and channels_max `--channels-max` (default 2).
 pub const CHANNELS_MIN: u8 = 1;
-pub const CHANNELS_MAX: u8 = 2;
+pub const DEFAULT_CHANNELS_MAX: u8 = 2;
 
-// Channel positions.
+// Channel positions (VIRTIO_SND_CHMAP_*; the same numbers as ALSA's SNDRV_CHMAP_*).
+pub const CHMAP_MONO: u8 = 2;
 pub const CHMAP_FL: u8 = 3;
 pub const CHMAP_FR: u8 = 4;
+pub const CHMAP_RL: u8 = 5;
+pub const CHMAP_RR: u8 = 6;
+pub const CHMAP_FC: u8 = 7;
+pub const CHMAP_LFE: u8 = 8;
+pub const CHMAP_SL: u8 = 9;
+pub const CHMAP_SR: u8 = 10;
+pub const CHMAP_RC: u8 = 11;
+pub const CHMAP_FLC: u8 = 12;
+pub const CHMAP_FRC: u8 = 13;
+pub const CHMAP_RLC: u8 = 14;
+pub const CHMAP_RRC: u8 = 15;
+pub const CHMAP_FLW: u8 = 16;
+pub const CHMAP_FRW: u8 = 17;
+pub const CHMAP_FLH: u8 = 18;
+pub const CHMAP_FCH: u8 = 19;
+pub const CHMAP_FRH: u8 = 20;
+/// VIRTIO_SND_CHMAP_MAX_SIZE: positions in one virtio_snd_chmap_info.
+pub const CHMAP_MAX_SIZE: usize = 18;
 
 /// Bytes of one sample of a supported format.
 pub fn sample_bytes(format: u8) -> Option<u32> {
@@ -399,22 +419,28 @@ impl CtlReply {
 }
 
 /// virtio_snd_pcm_info.
-pub fn encode_pcm_info(direction: u8, features: u32) -> [u8; PCM_INFO_SIZE] {
+pub fn encode_pcm_info(
+    nid: u32,
+    direction: u8,
+    features: u32,
+    channels_max: u8,
+) -> [u8; PCM_INFO_SIZE] {
     let mut b = [0u8; PCM_INFO_SIZE];
-    // hda_fn_nid 0
+    b[0..4].copy_from_slice(&nid.to_le_bytes());
     b[4..8].copy_from_slice(&features.to_le_bytes());
     b[8..16].copy_from_slice(&SUPPORTED_FORMATS.to_le_bytes());
     b[16..24].copy_from_slice(&SUPPORTED_RATES.to_le_bytes());
     b[24] = direction;
     b[25] = CHANNELS_MIN;
-    b[26] = CHANNELS_MAX;
+    b[26] = channels_max;
     b
 }
 
 /// virtio_snd_jack_info: a line-out (output) or line-in (input) jack.
-pub fn encode_jack_info(direction: u8, connected: bool) -> [u8; JACK_INFO_SIZE] {
+pub fn encode_jack_info(nid: u32, direction: u8, connected: bool) -> [u8; JACK_INFO_SIZE] {
     let mut b = [0u8; JACK_INFO_SIZE];
-    // hda_fn_nid 0, features 0. HDA pin default configuration (HDA spec 7.3.3.31): jack
+    b[0..4].copy_from_slice(&nid.to_le_bytes());
+    // features 0. HDA pin default configuration (HDA spec 7.3.3.31): jack
     // (31:30 = 0), external rear (29:24 = 0x01), line out (23:20 = 0) or line in (8), 1/8"
     // connector (19:16 = 1), green (15:12 = 4) or blue (3), association 1, sequence 0.
     let (device, colour) = if direction == D_OUTPUT {
@@ -436,13 +462,14 @@ pub fn encode_jack_info(direction: u8, connected: bool) -> [u8; JACK_INFO_SIZE] 
     b
 }
 
-/// virtio_snd_chmap_info: stereo FL FR.
-pub fn encode_chmap_info(direction: u8) -> [u8; CHMAP_INFO_SIZE] {
+/// virtio_snd_chmap_info: `positions` (at most CHMAP_MAX_SIZE; more are cut).
+pub fn encode_chmap_info(nid: u32, direction: u8, positions: &[u8]) -> [u8; CHMAP_INFO_SIZE] {
     let mut b = [0u8; CHMAP_INFO_SIZE];
+    let n = positions.len().min(CHMAP_MAX_SIZE);
+    b[0..4].copy_from_slice(&nid.to_le_bytes());
     b[4] = direction;
-    b[5] = 2;
-    b[6] = CHMAP_FL;
-    b[7] = CHMAP_FR;
+    b[5] = n as u8;
+    b[6..6 + n].copy_from_slice(&positions[..n]);
     b
 }
 
@@ -639,8 +666,8 @@ mod tests {
 
     #[test]
     fn info_layouts() {
-        let i = encode_pcm_info(D_INPUT, 1 << PCM_F_EVT_XRUNS);
-        assert_eq!(i[4..8], [16, 0, 0, 0]);
+        let i = encode_pcm_info(0, D_INPUT, 1 << PCM_F_EVT_XRUNS, 2);
+        assert_eq!(i[0..8], [0, 0, 0, 0, 16, 0, 0, 0]);
         assert_eq!(
             u64::from_le_bytes(i[8..16].try_into().unwrap()),
             SUPPORTED_FORMATS
@@ -651,11 +678,19 @@ mod tests {
         assert_eq!(SUPPORTED_RATES, 0x1ffe);
         assert_eq!(RATES_HZ[1], 8000);
         assert_eq!(RATES_HZ[12], 192000);
-        assert_eq!(encode_jack_info(D_OUTPUT, true)[16], 1);
+        let i = encode_pcm_info(3, D_OUTPUT, 0, 8);
         assert_eq!(
-            encode_chmap_info(D_OUTPUT)[4..8],
-            [0, 2, CHMAP_FL, CHMAP_FR]
+            (&i[0..4], &i[24..27]),
+            (&[3, 0, 0, 0][..], &[D_OUTPUT, 1, 8][..])
         );
+        assert_eq!(encode_jack_info(0, D_OUTPUT, true)[16], 1);
+        assert_eq!(encode_jack_info(2, D_OUTPUT, false)[..4], [2, 0, 0, 0]);
+        assert_eq!(
+            encode_chmap_info(0, D_OUTPUT, &[CHMAP_FL, CHMAP_FR])[..8],
+            [0, 0, 0, 0, 0, 2, CHMAP_FL, CHMAP_FR]
+        );
+        let m = encode_chmap_info(1, D_INPUT, &[CHMAP_FL; 20]);
+        assert_eq!((m[0], m[4], m[5], m[23]), (1, D_INPUT, 18, CHMAP_FL));
         assert_eq!(
             CtlReply::status(S_BAD_MSG).to_bytes(),
             0x8001u32.to_le_bytes()

@@ -259,8 +259,12 @@ pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Chmap {
     pub(crate) channels: u8,
-    pub(crate) map: [u8; 15],
+    pub(crate) map: [u8; CHMAP_MAX],
 }
+
+/// The most channels of a channel map (`SNDRV_CHMAP_*` positions of a
+/// `struct snd_pcm_chmap_elem`).
+pub(crate) const CHMAP_MAX: usize = 15;
 
 /// A PCM device just created by [`Pcm::new`], whose card is not registered yet.
 ///
@@ -274,15 +278,15 @@ pub(crate) struct NewPcm<'a> {
 
 impl NewPcm<'_> {
     /// Adds the "Playback/Capture Channel Map" control of `direction`, offering `maps`
-    /// (one per channel count). `max_channels` is the most channels a map may have.
-    pub(crate) fn add_chmaps(
-        &mut self,
-        direction: Direction,
-        maps: &[Chmap],
-        max_channels: u32,
-    ) -> Result {
-        if maps.is_empty() {
+    /// (one per channel count, at most 15 channels each).
+    pub(crate) fn add_chmaps(&mut self, direction: Direction, maps: &[Chmap]) -> Result {
+        // The control's value has one member per channel of the widest map: never more than
+        // a map holds (ALSA clears that many `long`s of a 128-member value).
+        let Some(max_channels) = maps.iter().map(|m| m.channels).max() else {
             return Ok(());
+        };
+        if usize::from(max_channels) > CHMAP_MAX {
+            return Err(EINVAL);
         }
         // The list ends with an element of zero channels.
         let mut elems = KVec::with_capacity(maps.len() + 1, GFP_KERNEL)?;
@@ -308,7 +312,7 @@ impl NewPcm<'_> {
                 self.ptr.as_ptr(),
                 direction.raw(),
                 table,
-                c_int::try_from(max_channels)?,
+                c_int::from(max_channels),
                 0,
                 &mut info,
             )

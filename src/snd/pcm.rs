@@ -178,13 +178,6 @@ pub(super) fn register(
         let (np, nc) = (data.playback.len() as u32, data.capture.len() as u32);
         // Atomic PCM: trigger and pointer run under the stream spinlock, and
         // `snd_pcm_period_elapsed` can be called straight from the virtqueue callback.
-        let max_channels = |list: &KVec<Arc<Stream>>| {
-            list.iter()
-                .map(|s| u32::from(s.info.channels_max))
-                .max()
-                .unwrap_or(0)
-        };
-        let (maxp, maxc) = (max_channels(&data.playback), max_channels(&data.capture));
         let mut pcm = Pcm::new(
             card,
             device,
@@ -196,11 +189,11 @@ pub(super) fn register(
         )?;
         if np > 0 {
             let maps = alsa_chmaps(snd, chmaps, nid, Direction::Output)?;
-            pcm.add_chmaps(alsa_pcm::Direction::Playback, &maps, maxp)?;
+            pcm.add_chmaps(alsa_pcm::Direction::Playback, &maps)?;
         }
         if nc > 0 {
             let maps = alsa_chmaps(snd, chmaps, nid, Direction::Input)?;
-            pcm.add_chmaps(alsa_pcm::Direction::Capture, &maps, maxc)?;
+            pcm.add_chmaps(alsa_pcm::Direction::Capture, &maps)?;
         }
         device += 1;
     }

@@ -147,6 +147,10 @@ fn align_up(n: u64, to: u64) -> u64 {
 /// Allocation granule for the buffer size limit.
 const PAGE_SIZE: u64 = 4096;
 
+/// The largest PCM buffer: ALSA allocates it physically contiguous, and the page allocator
+/// gives at most `PAGE_SIZE << MAX_PAGE_ORDER` (4 MiB with the default order of 10).
+pub(crate) const MAX_BUFFER_BYTES: u64 = 4 << 20;
+
 /// Translates `PCM_INFO` into ALSA's hardware description.
 ///
 /// Formats and rates that the driver does not know are left out. `info` has passed
@@ -181,7 +185,8 @@ pub(crate) fn hardware(info: &PcmInfo, limits: &Limits) -> Hardware {
     // The smallest possible frame, so that a period is never below one frame.
     let min_frame = u64::from(hw.channels_min * bits_min).div_ceil(8);
 
-    let buffer_max = align_up(max_rate * u64::from(limits.buffer_ms) / 1000, PAGE_SIZE);
+    let buffer_max =
+        align_up(max_rate * u64::from(limits.buffer_ms) / 1000, PAGE_SIZE).min(MAX_BUFFER_BYTES);
     let period_max = max_rate * u64::from(limits.period_ms_max) / 1000;
     let period_min = (min_rate * u64::from(limits.period_us_min) / 1_000_000).max(min_frame);
 
@@ -284,6 +289,17 @@ mod tests {
         // 192 kHz * 2 ch * 4 bytes * 80 ms = 122880 bytes = buffer / 2.
         assert_eq!(hw.period_bytes_max, 122_880);
         assert_eq!((hw.periods_min, hw.periods_max), (2, 16));
+    }
+
+    #[test]
+    fn buffers_fit_one_contiguous_allocation() {
+        // 255 channels of S32 at 192 kHz: 160 ms would be 31 MB.
+        let mut info = qemu_like();
+        info.channels_max = 255;
+        let hw = hardware(&info, &Limits::default());
+        assert_eq!(hw.buffer_bytes_max as u64, MAX_BUFFER_BYTES);
+        assert!(hw.period_bytes_max <= hw.buffer_bytes_max / 2);
+        assert!(hw.period_bytes_min <= hw.period_bytes_max);
     }
 
     #[test]

@@ -29,6 +29,12 @@
 #   --log FILE             also save the whole serial log to FILE
 #   --qemu-arg ARG         one more QEMU argument (repeatable)
 #   --smp N, --mem SIZE    guest CPUs (default 2) and memory (default 512M)
+#   --qmp                  a QMP monitor: each guest console line "BENCH-QMP: {JSON}" is sent to
+#                          it as a command, so that timing follows the guest's actions; replies
+#                          and events go to stderr ("run-guest: qmp: ..."); the guest gets
+#                          bench.qmp=1 (and bench.vsnd_sock=SOCK with --vsnd). The sound device
+#                          always has id=snd (for device_del)
+#   --qmp-at S JSON        also sends JSON S seconds after QEMU started (repeatable; implies --qmp)
 # Exit status: the script's; 124 on timeout; 1 with a message if the guest ended without
 # the BENCH-EXIT line (panic, QEMU error); 2 on bad usage.
 set -euo pipefail
@@ -39,9 +45,86 @@ usage() {
 	exit 2
 }
 
+# The QMP helper of --qmp: connects to QEMU's monitor socket, then sends the JSON of every
+# "BENCH-QMP: " line of the serial log as it grows, and the --qmp-at commands on time.
+# args: SOCKET SERIAL-LOG TIMEOUT [SECONDS JSON]...
+QMP_HELPER=$(
+	cat <<'EOF'
+import json, select, socket, sys, time
+path, log, limit = sys.argv[1], sys.argv[2], float(sys.argv[3]) + 30
+at = sorted((float(sys.argv[i]), sys.argv[i + 1]) for i in range(4, len(sys.argv) - 1, 2))
+t0 = time.time()
+def say(m):
+    print("run-guest: qmp: [%6.1fs] %s" % (time.time() - t0, m), file=sys.stderr, flush=True)
+s = socket.socket(socket.AF_UNIX)
+while True:
+    try:
+        s.connect(path)
+        break
+    except OSError:
+        if time.time() - t0 > 30:
+            say("no QMP socket at " + path)
+            sys.exit(1)
+        time.sleep(0.05)
+buf = b""
+def msgs(timeout):
+    global buf
+    if select.select([s], [], [], timeout)[0]:
+        d = s.recv(65536)
+        if not d:
+            sys.exit(0)
+        buf += d
+    out = []
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+def answer(m):
+    if "event" in m:
+        say("event %s %s" % (m["event"], json.dumps(m.get("data", {}))))
+    return "return" in m or "error" in m
+def send(text, quiet=False):
+    try:
+        cmd = json.loads(text)
+    except ValueError as e:
+        say("not JSON, not sent: %r (%s)" % (text, e))
+        return
+    s.sendall(json.dumps(cmd).encode() + b"\n")
+    end = time.time() + 10
+    while time.time() < end:
+        for m in msgs(0.1):
+            if answer(m):
+                if not quiet or "error" in m:
+                    say("%s -> %s" % (json.dumps(cmd), json.dumps(m)))
+                return
+    say("%s -> no answer in 10 s" % json.dumps(cmd))
+msgs(5)
+send('{"execute": "qmp_capabilities"}', quiet=True)
+pos, part = 0, b""
+while time.time() - t0 < limit:
+    for m in msgs(0.05):
+        answer(m)
+    while at and time.time() - t0 >= at[0][0]:
+        send(at.pop(0)[1])
+    try:
+        with open(log, "rb") as f:
+            f.seek(pos)
+            data = f.read()
+    except OSError:
+        continue
+    pos += len(data)
+    lines = (part + data).split(b"\n")
+    part = lines.pop()
+    for line in lines:
+        line = line.decode(errors="replace").rstrip("\r")
+        if line.startswith("BENCH-QMP: "):
+            send(line[len("BENCH-QMP: "):])
+EOF
+)
 BACKEND=none STREAMS='' TIMER='' NOSOUND=0 TIMEOUT=120 TRACE='' APPEND='' KDIR=$KDIR_DEFAULT LOG=''
-SMP=2 MEM=512M SCRIPT= VSND= VSND_SET=0
-MODULES=() VSND_EXEC=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=()
+SMP=2 MEM=512M SCRIPT= VSND= VSND_SET=0 QMP=0
+MODULES=() VSND_EXEC=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=() QMP_AT=()
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "$1 needs a value" >&2; usage; }; }
 while (($#)); do
 	case $1 in
@@ -63,6 +146,12 @@ while (($#)); do
 	--qemu-arg) need "$@"; QEMU_EXTRA+=("$2"); shift 2 ;;
 	--smp) need "$@"; SMP=$2; shift 2 ;;
 	--mem) need "$@"; MEM=$2; shift 2 ;;
+	--qmp) QMP=1; shift ;;
+	--qmp-at)
+		[[ $# -ge 3 && $2 =~ ^[0-9.]+$ && -n $3 ]] || { echo "--qmp-at needs SECONDS and JSON" >&2; usage; }
+		QMP=1 QMP_AT+=("$2" "$3")
+		shift 3
+		;;
 	-h | --help) usage ;;
 	-*) echo "unknown option $1" >&2; usage ;;
 	*) [[ -z $SCRIPT ]] || { echo "only one SCRIPT" >&2; usage; }; SCRIPT=$1; shift ;;
@@ -86,7 +175,7 @@ if ((VSND_SET)); then
 	"$BENCH_ROOT/scripts/vsnd-device.sh" start "$vsock" $VSND "${VSND_EXEC[@]}" >/dev/null
 	trap '"$BENCH_ROOT/scripts/vsnd-device.sh" stop "$vsock" >/dev/null 2>&1; cp -f "$vsock.log" "$BENCH_CACHE/vsnd-last.log" 2>/dev/null; rm -rf "$WORK"' EXIT
 	QEMU_EXTRA+=(-object "memory-backend-memfd,id=mem,size=$MEM,share=on" -numa node,memdev=mem
-		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd,controls=on)
+		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd,controls=on,id=snd)
 fi
 "$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" >&2
 
@@ -106,7 +195,7 @@ if ((!NOSOUND)); then
 	esac
 	[[ -n $TIMER ]] && audiodev+=",timer-period=$TIMER"
 	for o in "${AUDIODEV_OPTS[@]}"; do audiodev+=",$o"; done
-	device=virtio-sound-pci,audiodev=snd0
+	device=virtio-sound-pci,audiodev=snd0,id=snd
 	[[ -n $STREAMS ]] && device+=",streams=$STREAMS"
 	for o in "${DEVICE_OPTS[@]}"; do device+=",$o"; done
 	QEMU+=(-audiodev "$audiodev" -device "$device")
@@ -117,6 +206,12 @@ if [[ -n $TRACE ]]; then
 	done
 	QEMU+=(-D "$(readlink -f "$TRACE")")
 fi
+if ((QMP)); then
+	QEMU+=(-qmp "unix:$WORK/qmp.sock,server=on,wait=off")
+	APPEND+=" bench.qmp=1"
+	# A re-added vhost-user device needs its chardev connected again (chardev-add).
+	((VSND_SET == 0)) || APPEND+=" bench.vsnd_sock=$vsock"
+fi
 # panic=-1: a panicking guest reboots at once, so QEMU exits instead of idling to the timeout.
 # no_timer_check: on a busy host, TCG is too slow for the IO-APIC timer check at boot.
 QEMU+=(-append "console=ttyS0 loglevel=5 random.trust_cpu=on panic=-1 no_timer_check bench.script=$SCRIPT${APPEND}")
@@ -124,6 +219,11 @@ QEMU+=("${QEMU_EXTRA[@]}")
 
 step "run-guest: $SCRIPT (backend ${BACKEND}$( ((VSND_SET)) && echo ", vsnd-device $VSND" || { ((NOSOUND)) && echo ', no sound device'; }), timeout ${TIMEOUT}s)"
 echo "+ ${QEMU[*]}" >&2
+QMP_PID=
+if ((QMP)); then
+	python3 -c "$QMP_HELPER" "$WORK/qmp.sock" "$WORK/serial.log" "$TIMEOUT" "${QMP_AT[@]}" &
+	QMP_PID=$!
+fi
 start=$(date +%s.%N)
 set +e
 # No stdin (CI has none; QEMU leaves the terminal alone); \r of the serial line dropped.
@@ -131,6 +231,10 @@ set +e
 timeout --foreground --kill-after=5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$WORK/serial.log"
 codes=("${PIPESTATUS[@]}")
 set -e
+if [[ -n $QMP_PID ]]; then
+	kill "$QMP_PID" 2>/dev/null || true
+	wait "$QMP_PID" 2>/dev/null || true
+fi
 qemu_rc=${codes[0]}
 elapsed=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
 [[ -z $LOG ]] || cp "$WORK/serial.log" "$LOG"

@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Bad input from userspace (tests/clients/stress-client.c, raw PCM ioctls on hw:0,0):
+#   params   every out-of-range hw_params value of each family (rate, channels, format,
+#            access, subformat, period size/bytes/time, buffer size/bytes/time, periods,
+#            empty or open intervals) gives EINVAL from HW_REFINE and HW_PARAMS and leaves
+#            the substream OPEN; every in-range extreme (rate and channels min/max, each
+#            format, smallest/largest period, largest/smallest buffer, fewest/most periods)
+#            configures, prepares, starts and moves the position;
+#   states   ioctls in the wrong state give the ALSA core's errno (EBADFD, EPIPE, EBUSY,
+#            EINVAL, EFAULT, ENOSYS/EBADFD for RESUME, ENXIO, ENOTTY), playback and capture,
+#            RW and mmap access, appl_ptr moves through SYNC_PTR, RESET while running, DRAIN
+#            and PREPARE while paused, close while running;
+# then the kernel log has no warning. One KTAP result per check, named without device
+# numbers, so that the run of the C driver (bench.driver=c) compares line by line.
+. /tests/lib.sh
+. /tests/stress-lib.sh
+
+stress_load
+wait_for_card 5 || exit 1
+dmesg_mark stress-errno
+timeout -s KILL 300 stress-client params 0 0 >/tmp/params.out 2>&1
+echo "# stress-client params exited with $?"
+timeout -s KILL 120 stress-client states 0 0 >/tmp/states.out 2>&1
+echo "# stress-client states exited with $?"
+ktap_plan $(($(client_count /tmp/params.out) + $(client_count /tmp/states.out) + 2))
+client_ktap /tmp/params.out
+client_ktap /tmp/states.out
+ktap_check "the card is still there" wait_for_card 1
+ktap_check "no warning in dmesg" dmesg_clean stress-errno
+ktap_finish
+exit $?

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Concurrency: bench.rounds (default 2) rounds of tests/clients/stress-client.c "stress" for
-# bench.secs seconds each (default 20): bench.workers processes (default 6) open, configure
+# bench.secs seconds each (default 15): bench.workers processes (default 6) open, configure
 # (random valid and invalid hw_params, RW and mmap), prepare, start, pause, drop, drain,
 # reset, hw_free, write and read random sizes on every substream of hw:0,0 at once, while
 # worker 0 makes uninterrupted 1 s capture and playback runs that must be exact (and, with
@@ -10,13 +10,13 @@
 # the sine). Between rounds the driver is unloaded and loaded again (rmmod must work: no
 # reference left behind). Nothing may block for 20 s; the kernel log must stay clean.
 # One KTAP subtest per round; bench.seed (default 1) makes the rounds reproducible (round N
-# uses seed + N). Longer: --append bench.secs=60 --append bench.rounds=4 (about 5 minutes).
+# uses seed + N). Longer: --append bench.secs=60 --append bench.rounds=4 (about 5 minutes of QEMU time).
 # bench.driver=c runs it against the C driver.
 . /tests/lib.sh
 . /tests/stress-lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-2}
-SECS=${BENCH_SECS:-20}
+SECS=${BENCH_SECS:-15}
 WORKERS=${BENCH_WORKERS:-6}
 SEED=${BENCH_SEED:-1}
 ktap_plan $((ROUNDS + 1))

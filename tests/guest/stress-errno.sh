@@ -10,8 +10,10 @@
 #            configures, prepares, starts and moves the position;
 #   states   ioctls in the wrong state give the ALSA core's errno (EBADFD, EPIPE, EBUSY,
 #            EINVAL, EFAULT, ENOSYS/EBADFD for RESUME, ENXIO, ENOTTY), playback and capture,
-#            RW and mmap access, appl_ptr moves through SYNC_PTR, RESET while running, DRAIN
-#            and PREPARE while paused, close while running;
+#            RW and mmap access, appl_ptr moves through SYNC_PTR, RESET while running (after
+#            two buffers) and 1 s of writes after it, DRAIN and PREPARE while paused, DRAIN of
+#            half a period (a sound shorter than a period must still play), close while
+#            running;
 # then the kernel log has no warning. One KTAP result per check, named without device
 # numbers, so that the run of the C driver (bench.driver=c) compares line by line.
 . /tests/lib.sh

@@ -19,6 +19,10 @@
 #          without QEMU's part;
 #   auto   (default) qmp if run with --qmp and the guest has PCI hotplug, else pci (the
 #          first result says which, and why).
+# The bench kernel (scripts/guest.config) has no PCI hotplug, so CI takes pci. For qmp, a
+# kernel built like scripts/setup.sh's with one more fragment (CONFIG_HOTPLUG_PCI=y,
+# CONFIG_HOTPLUG_PCI_ACPI=y; for q35 also CONFIG_PCIEPORTBUS=y, CONFIG_HOTPLUG_PCI_PCIE=y):
+#   scripts/run-guest.sh --kdir KDIR --module src/virtio_snd_rs.ko --qmp stress-unplug.sh
 # bench.vsnd=1: the device is tools/vsnd-device (vhost-user-snd-pci, started with --persist
 # so that it serves the re-added device; with qmp the guest also reconnects QEMU's chardev,
 # whose socket run-guest.sh passes as bench.vsnd_sock), for faults such as a delayed

@@ -24,7 +24,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() { die "usage: $0 [--only REGEX] [--debug-kernel [--timeout-factor N]]"; }
-ONLY= DEBUG=0 TFACTOR=4
+ONLY='' DEBUG=0 TFACTOR=4
 while (($#)); do
 	case $1 in
 	--only) (($# >= 2)) || usage; ONLY=$2; shift 2 ;;
@@ -42,7 +42,9 @@ pass() { PASS=$((PASS + 1)); printf 'PASS %s\n' "$1"; }
 fail() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$1"; }
 
 step "test: setup"
-"$BENCH_ROOT/scripts/setup.sh" $( ((DEBUG == 0)) || echo --debug-kernel) || die "setup failed"
+setup_opts=()
+((DEBUG == 0)) || setup_opts=(--debug-kernel)
+"$BENCH_ROOT/scripts/setup.sh" "${setup_opts[@]}" || die "setup failed"
 
 step "test: building the guest test clients"
 "$BENCH_ROOT/scripts/build-clients.sh" || die "cannot build the test clients"

@@ -8,7 +8,8 @@
 # Duration tolerance: `aplay -d N` writes N s of frames and drains them. The device takes
 # the first QEMU audio tick's worth (up to 1024 frames, about 21 ms at 48 kHz) at once, and
 # process start-up under TCG costs up to ~0.3 s; a driver that loses or repeats periods is
-# off by whole buffers (>= 20 %). We accept N*0.9 .. N*1.25 s.
+# off by whole buffers (>= 20 %). We accept N*0.9 .. N+0.5 s: start-up and drain cost a
+# fixed time, not a share of N (1.29 s was seen for 1 s on a lightly loaded host).
 #
 # Set bench.driver=c to run the same checks against the C driver.
 . /tests/lib.sh
@@ -28,7 +29,7 @@ timed() {
 	_out=$("$@" 2>&1)
 	_rc=$?
 	_dt=$(($(now_cs) - _t0))
-	_lo=$((_secs * 90)) _hi=$((_secs * 125))
+	_lo=$((_secs * 90)) _hi=$((_secs * 100 + 50))
 	if [ $_rc -eq 0 ] && [ $_dt -ge $_lo ] && [ $_dt -le $_hi ]; then
 		ktap_ok "$_name" "${_dt}0 ms"
 	else

@@ -6,9 +6,11 @@
 //! - [`sys`]: module-local bindgen output and C helpers (the only raw FFI);
 //! - [`sync`], [`dma`], [`virtio`], [`alsa`]: safe abstractions, in the style of `rust/kernel/`;
 //! - [`spec`]: pure logic (wire format, tables, translation), host-tested with `cargo test`;
-//! - [`snd`]: the driver, written against the abstractions only.
+//! - [`snd`]: the driver, written against the abstractions only;
+//! - [`compat`]: what differs between the kernels the module builds against (7.2, 7.3).
 
 mod alsa;
+mod compat;
 mod dma;
 // The host build (`host/lib.rs`) tests every item; the driver uses a subset of them.
 mod snd;

@@ -15,6 +15,7 @@ mod stream;
 use crate::{
     alsa::card::Card,
     alsa::pcm::DmaBuffer,
+    compat,
     spec::{
         hw::Limits,
         wire::{
@@ -132,7 +133,7 @@ pub(crate) struct VirtioSnd {
 /// Reads and checks the module parameters.
 fn parameters(dev: &device::Device) -> Result<(u32, Limits)> {
     use crate::module_parameters as p;
-    let timeout_ms = *p::msg_timeout_ms.value();
+    let timeout_ms = compat::param(&p::msg_timeout_ms);
     if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
         dev_err!(
             dev,
@@ -142,11 +143,11 @@ fn parameters(dev: &device::Device) -> Result<(u32, Limits)> {
         return Err(EINVAL);
     }
     let limits = Limits::new(
-        *p::pcm_buffer_ms.value(),
-        *p::pcm_periods_min.value(),
-        *p::pcm_periods_max.value(),
-        *p::pcm_period_us_min.value(),
-        *p::pcm_period_ms_max.value(),
+        compat::param(&p::pcm_buffer_ms),
+        compat::param(&p::pcm_periods_min),
+        compat::param(&p::pcm_periods_max),
+        compat::param(&p::pcm_period_us_min),
+        compat::param(&p::pcm_period_ms_max),
     )
     .inspect_err(|e| dev_err!(dev, "invalid module parameter: {}\n", e.explain()))
     .map_err(|_| EINVAL)?;
@@ -186,7 +187,7 @@ impl virtio::Driver for VirtioSnd {
 
     fn probe(dev: &virtio::Device<device::Core<'_>>) -> Result<Arc<Self>> {
         let (timeout_ms, limits) = parameters(dev.as_ref())?;
-        let defer_kicks = match *crate::module_parameters::defer_kicks.value() {
+        let defer_kicks = match compat::param(&crate::module_parameters::defer_kicks) {
             0 => false,
             1 => true,
             _ => {
@@ -194,7 +195,7 @@ impl virtio::Driver for VirtioSnd {
                 return Err(EINVAL);
             }
         };
-        let completions = match *crate::module_parameters::poll.value() {
+        let completions = match compat::param(&crate::module_parameters::poll) {
             0 => Completions::Interrupts,
             1 => Completions::Polling,
             _ => {
@@ -263,7 +264,7 @@ impl virtio::Driver for VirtioSnd {
         let chmaps = pcm::query_chmaps(this)?;
         let mut card = Card::new(
             dev.as_ref(),
-            &crate::THIS_MODULE,
+            compat::this_module(),
             c"virtio_snd_rs",
             b"VirtIO SoundCard",
             b"VirtIO SoundCard (Rust driver)",

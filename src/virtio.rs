@@ -88,14 +88,16 @@ pub(crate) type IdTable<T> = &'static dyn kernel::device_id::IdTable<DeviceId, T
 
 /// Creates a virtio ID table, with its alias for modpost (`virtio:dNNNNNNNNv*`).
 macro_rules! virtio_device_table {
-    ($table_name:ident, $module_table_name:ident, $id_info_type:ty, $table_data:expr) => {
-        const $table_name: ::kernel::device_id::IdArray<
+    ($table_name:ident, $module_table_name:ident, $id_info_type:ty,
+     [$(($id:expr, $info:expr)),* $(,)?]) => {
+        $crate::compat::device_table!(
+            "virtio",
             $crate::virtio::DeviceId,
+            $table_name,
+            $module_table_name,
             $id_info_type,
-            { $table_data.len() },
-        > = ::kernel::device_id::IdArray::new_without_index($table_data);
-
-        ::kernel::module_device_table!("virtio", $module_table_name, $table_name);
+            [$(($id, $info)),*]
+        );
     };
 }
 pub(crate) use virtio_device_table;

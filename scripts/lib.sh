@@ -11,13 +11,23 @@ export PATH="$HOME/.cargo/bin:$PATH"
 BINDGEN="$BENCH_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen"
 
 # Cache key of a guest kernel: the pinned versions plus its config fragments (default: the
-# normal kernel's, scripts/guest.config).
-kernel_key() { # [FRAGMENT...]
+# normal kernel's, scripts/guest.config). The 7.2 kernels' keys leave out the second kernel's
+# pins (LINUX2_SOURCE_*), the second kernel's key (--kernel2) leaves out the 7.2 source pins:
+# a bump of one kernel does not rebuild the other.
+kernel_key() { # [--kernel2] [FRAGMENT...]
+	local skip='^LINUX2_SOURCE_'
+	[[ ${1:-} != --kernel2 ]] || { skip='^LINUX_SOURCE_(PKG|VERSION)='; shift; }
 	(($#)) || set -- "$BENCH_ROOT/scripts/guest.config"
-	cat "$BENCH_ROOT/scripts/versions.env" "$@" | grep -v '^#' | sha256sum | cut -c1-16
+	cat "$BENCH_ROOT/scripts/versions.env" "$@" | grep -v '^#' | grep -Ev "$skip" |
+		sha256sum | cut -c1-16
 }
 KSRC="$BENCH_CACHE/$LINUX_SOURCE_PKG-$LINUX_SOURCE_VERSION/src"
 KDIR_DEFAULT="$BENCH_CACHE/kbuild-$(kernel_key)"
+# The second guest kernel (scripts/guest.config too): the module must build and pass the
+# smoke runs on it (scripts/test.sh: runs named NAME@$KVER2).
+KVER2=${LINUX2_SOURCE_PKG#linux-source-}
+KSRC2="$BENCH_CACHE/$LINUX2_SOURCE_PKG-$LINUX2_SOURCE_VERSION/src"
+KDIR2="$BENCH_CACHE/kbuild-$KVER2-$(kernel_key --kernel2)"
 # The debug kernel (lockdep, KFENCE, kmemleak, ...): both fragments, merged in this order.
 DEBUG_FRAGMENTS=("$BENCH_ROOT/scripts/guest.config" "$BENCH_ROOT/scripts/guest-debug.config")
 KDIR_DEBUG="$BENCH_CACHE/kbuild-debug-$(kernel_key "${DEBUG_FRAGMENTS[@]}")"

@@ -4,10 +4,11 @@
 # One idempotent, cached setup of the whole bench:
 #   1. Debian packages (extra suites pinned low, reusing the machine's own apt URI);
 #   2. bindgen-cli from crates.io;
-#   3. linux-source-7.2 unpacked into the cache;
-#   4. the guest kernel (tinyconfig + scripts/guest.config), with the C virtio_snd as a module;
-#      with --debug-kernel also the debug guest kernel (+ scripts/guest-debug.config) in
-#      $KDIR_DEBUG (Documentation/debug-kernel.rst).
+#   3. linux-source-7.2 and linux-source-7.3 (versions.env: LINUX2_*) unpacked into the cache;
+#   4. the guest kernels (tinyconfig + scripts/guest.config), with the C virtio_snd as a
+#      module: 7.2 in $KDIR_DEFAULT, 7.3 in $KDIR2 (scripts/test.sh builds the module against
+#      both and runs its "@7.3" runs on the second); with --debug-kernel also the debug guest
+#      kernel (7.2 + scripts/guest-debug.config) in $KDIR_DEBUG (Documentation/debug-kernel.rst).
 # Every step leaves a stamp; a second run that finds everything built takes seconds.
 #
 # usage: scripts/setup.sh [--debug-kernel]
@@ -93,36 +94,39 @@ bindgen_cli() {
 		bindgen-cli --version "$BINDGEN_VERSION"
 }
 
-linux_source() {
-	[[ -f $KSRC/.unpacked ]] && return 0
-	step "kernel source: $LINUX_SOURCE_PKG $LINUX_SOURCE_VERSION"
-	local dl="$BENCH_CACHE/$LINUX_SOURCE_PKG-$LINUX_SOURCE_VERSION"
+# Downloads a linux-source package and unpacks its tarball into KSRC (the package's cache
+# directory + /src).
+linux_source() { # PKG VERSION KSRC
+	local pkg=$1 version=$2 ksrc=$3
+	[[ -f $ksrc/.unpacked ]] && return 0
+	step "kernel source: $pkg $version"
+	local dl="$BENCH_CACHE/$pkg-$version"
 	rm -rf "$dl" && mkdir -p "$dl/deb"
-	(cd "$dl/deb" && apt-get download -qq "$LINUX_SOURCE_PKG=$LINUX_SOURCE_VERSION")
+	(cd "$dl/deb" && apt-get download -qq "$pkg=$version")
 	dpkg -x "$dl"/deb/*.deb "$dl/pkg"
-	mkdir -p "$KSRC"
-	step "kernel source: unpacking"
-	tar -xaf "$dl"/pkg/usr/src/"$LINUX_SOURCE_PKG".tar.* -C "$KSRC" --strip-components=1
+	mkdir -p "$ksrc"
+	step "kernel source: unpacking $pkg"
+	tar -xaf "$dl"/pkg/usr/src/"$pkg".tar.* -C "$ksrc" --strip-components=1
 	rm -rf "$dl/deb" "$dl/pkg"
-	touch "$KSRC/.unpacked"
+	touch "$ksrc/.unpacked"
 }
 
 # Configures (tinyconfig + the fragments, each option checked) and builds one guest kernel.
-guest_kernel() { # KDIR LABEL FRAGMENT...
-	local kdir=$1 label=$2
-	shift 2
+guest_kernel() { # KSRC KDIR LABEL FRAGMENT...
+	local ksrc=$1 kdir=$2 label=$3
+	shift 3
 	[[ -f $kdir/.built ]] && return 0
 	local t0=$SECONDS
 	step "$label: configuring in $kdir"
 	mkdir -p "$kdir"
-	local mk=(make -s -C "$KSRC" O="$kdir" RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" BINDGEN="$BINDGEN")
+	local mk=(make -s -C "$ksrc" O="$kdir" RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" BINDGEN="$BINDGEN")
 	"${mk[@]}" tinyconfig >/dev/null
-	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$@" >/dev/null
+	"$ksrc/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$@" >/dev/null
 	"${mk[@]}" olddefconfig >/dev/null
 	# Every option of the fragments must have survived: fail loudly on a missing dependency.
 	config_check "$kdir" "$@" || die "$label config is incomplete"
 	"${mk[@]}" rustavailable >/dev/null || die "Rust is not available for the kernel build"
-	step "$label: building (normal kernel: about 5 minutes on 2 cores)"
+	step "$label: building (about 5 to 10 minutes on 2 cores)"
 	with_heartbeat "$label build" "${mk[@]}" -j"$(($(nproc) + 1))" bzImage modules
 	touch "$kdir/.built"
 	step "$label: built in $((SECONDS - t0))s"
@@ -132,9 +136,11 @@ step "setup: cache in $BENCH_CACHE"
 apt_sources
 apt_packages
 bindgen_cli
-linux_source
-guest_kernel "$KDIR_DEFAULT" "guest kernel" "$BENCH_ROOT/scripts/guest.config"
-((DEBUG_KERNEL == 0)) || guest_kernel "$KDIR_DEBUG" "debug guest kernel" "${DEBUG_FRAGMENTS[@]}"
+linux_source "$LINUX_SOURCE_PKG" "$LINUX_SOURCE_VERSION" "$KSRC"
+guest_kernel "$KSRC" "$KDIR_DEFAULT" "guest kernel" "$BENCH_ROOT/scripts/guest.config"
+linux_source "$LINUX2_SOURCE_PKG" "$LINUX2_SOURCE_VERSION" "$KSRC2"
+guest_kernel "$KSRC2" "$KDIR2" "$KVER2 guest kernel" "$BENCH_ROOT/scripts/guest.config"
+((DEBUG_KERNEL == 0)) || guest_kernel "$KSRC" "$KDIR_DEBUG" "debug guest kernel" "${DEBUG_FRAGMENTS[@]}"
 "$BENCH_ROOT/scripts/build-kselftest.sh"
 "$BENCH_ROOT/scripts/vsnd-device.sh" build
-step "setup: done (KDIR=$KDIR_DEFAULT$( ((DEBUG_KERNEL == 0)) || echo ", KDIR_DEBUG=$KDIR_DEBUG"))"
+step "setup: done (KDIR=$KDIR_DEFAULT, KDIR2=$KDIR2$( ((DEBUG_KERNEL == 0)) || echo ", KDIR_DEBUG=$KDIR_DEBUG"))"

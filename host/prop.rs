@@ -215,6 +215,8 @@ enum RingOp {
     Playback { written: u64, draining: bool },
     /// Queue what `capture_ready` allows.
     Capture,
+    /// The application reads up to this many captured frames.
+    Read(u64),
     /// One completion from the device (possibly one too many).
     Complete,
 }
@@ -226,6 +228,7 @@ fn ring_op() -> impl Strategy<Value = RingOp> {
         (0..100_000u64, any::<bool>())
             .prop_map(|(written, draining)| RingOp::Playback { written, draining }),
         Just(RingOp::Capture),
+        (0..10_000u64).prop_map(RingOp::Read),
         Just(RingOp::Complete),
         Just(RingOp::Complete),
     ]
@@ -690,6 +693,8 @@ proptest! {
         let boundary = geo.buffer_frames() * boundary_mul;
         let mut p = Periods::default();
         let mut last_ptr = 0;
+        // Frames the application has read since prepare (capture).
+        let mut read = 0u64;
         for op in ops {
             match op {
                 RingOp::Playback { written, draining } => {
@@ -701,9 +706,14 @@ proptest! {
                     p.queue(n);
                 }
                 RingOp::Capture => {
-                    let n = p.capture_ready(&geo);
-                    prop_assert_eq!(n, periods - p.in_flight());
+                    // (Mixed with playback, only the bound holds: see
+                    // `capture_never_hands_out_an_unread_slot` for capture alone.)
+                    let n = p.capture_ready(&geo, read % boundary, boundary);
+                    prop_assert!(n <= periods - p.in_flight());
                     p.queue(n);
+                }
+                RingOp::Read(frames) => {
+                    read += frames.min(p.completed() * geo.period_frames() - read);
                 }
                 RingOp::Complete => {
                     let before = p;
@@ -732,6 +742,59 @@ proptest! {
     }
 
     #[test]
+    fn capture_never_hands_out_an_unread_slot(geo in geometry(), ops in vec((0..3u8, 0..10_000u64), 0..200), boundary_mul in 2..=1024u64) {
+        let periods = u64::from(geo.periods());
+        let pf = geo.period_frames();
+        let boundary = geo.buffer_frames() * boundary_mul;
+        let mut p = Periods::default();
+        // Frames the application has read since prepare.
+        let mut read = 0u64;
+        for (op, frames) in ops {
+            match op {
+                0 => {
+                    let n = p.capture_ready(&geo, read % boundary, boundary);
+                    // The slot of the last new period was last filled by period
+                    // `seq - periods`: the application has read all of it.
+                    if let Some(last) = (p.queued() + n).checked_sub(periods) {
+                        prop_assert!(read >= last * pf, "the slot of period {} is unread", last + periods - 1);
+                    }
+                    // And no slot that has been read is held back.
+                    let unread = (p.completed() * pf - read).div_ceil(pf);
+                    prop_assert_eq!(n, periods - p.in_flight() - unread);
+                    p.queue(n);
+                }
+                1 => read += frames.min(p.completed() * pf - read),
+                _ => {
+                    p.complete();
+                }
+            }
+            prop_assert!(p.completed() * pf - read <= geo.buffer_frames());
+        }
+    }
+
+    #[test]
+    fn reset_keeps_positions_in_their_slots(geo in geometry(), boundary_mul in 1..=1024u64, completed in 0..2000u64, in_flight_seed in any::<u64>(), lag_seed in any::<u64>()) {
+        let periods = u64::from(geo.periods());
+        let pf = geo.period_frames();
+        let buffer = geo.buffer_frames();
+        let boundary = buffer * boundary_mul;
+        let in_flight = in_flight_seed % (periods + 1);
+        // ALSA's hw_ptr may lag the completions by less than a buffer.
+        let lag = (lag_seed % periods).min(completed);
+        let mut p = Periods::default();
+        p.queue(completed + in_flight);
+        for _ in 0..completed {
+            p.complete();
+        }
+        // SNDRV_PCM_IOCTL_RESET: hw_ptr %= buffer.
+        let hw = ((completed - lag) * pf % boundary) % buffer;
+        p.rebase(&geo, boundary, hw);
+        prop_assert_eq!(ring::frames_between(hw, p.completed_pos(&geo, boundary), boundary), lag * pf);
+        prop_assert_eq!(ring::frames_between(p.completed_pos(&geo, boundary), p.queued_pos(&geo, boundary), boundary), in_flight * pf % boundary);
+        prop_assert_eq!(p.completed_pos(&geo, boundary) % buffer, completed * pf % buffer);
+    }
+
+    #[test]
     fn periods_with_unchecked_queueing_never_panic(geo in geometry(), ns in vec(0..=u64::from(u32::MAX), 0..50), written in any::<u64>()) {
         // A driver that queued more than the ring (a bug) must not make the accounting panic.
         let mut p = Periods::default();
@@ -739,7 +802,10 @@ proptest! {
             p.queue(n);
             let _ = p.complete();
             let _ = p.playback_ready(&geo, written, true);
-            let _ = p.capture_ready(&geo);
+            let _ = p.capture_ready(&geo, written, u64::MAX);
+            let _ = p.capture_ready(&geo, written, 0);
+            p.rebase(&geo, u64::MAX, written);
+            p.rebase(&geo, 0, written);
             prop_assert!(p.hw_ptr(&geo) < geo.buffer_frames());
             let _ = p.queued_pos(&geo, 0);
             let _ = p.queued_pos(&geo, u64::MAX);

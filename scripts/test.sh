@@ -197,14 +197,14 @@ GUEST_RUNS=(
 	# Reliability (tests/guest/stress-*.sh): bad input from userspace (exact errnos), rmmod and
 	# unbind/bind under load, hot-unplug under load (PCI remove/rescan; QMP device_del/device_add
 	# when the guest kernel has PCI hotplug), also while SET_PARAMS is delayed, concurrency.
-	# stress-errno.sh and stress-concurrency.sh find driver bugs that are not fixed yet (a
-	# drain of less than a period, RESET while running, capture periods requeued before the
-	# application read them): run them by hand with scripts/test.sh --only ... after adding
-	# them back here once fixed (README "Known failures").
+	"stress-errno|--backend none --timeout 300|stress-errno.sh"
+	"stress-concurrency|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997|stress-concurrency.sh"
 	"stress-unbind|--backend none --timeout 300|stress-unbind.sh"
 	"stress-unplug|--backend none --qmp --timeout 300|stress-unplug.sh"
 	"stress-unplug-ctl|--vsnd '--streams=2 --persist' --vsnd-exec 'fault ctl-delay 900 on SET_PARAMS' --qmp --timeout 300 --append bench.vsnd=1 --append bench.settle=0.3|stress-unplug.sh"
 	"stress-unbind@c|--backend none --timeout 300 --append bench.driver=c|stress-unbind.sh"
+	"stress-errno@c|--backend none --timeout 300 --append bench.driver=c|stress-errno.sh"
+	"stress-concurrency@c|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997 --append bench.driver=c|stress-concurrency.sh"
 	# The second kernel (7.3): probe, playback/capture smoke on QEMU's device and on
 	# vsnd-device, and the polling mode (the kernel crate's hrtimer changed in 7.3); the full
 	# suite runs on 7.2.

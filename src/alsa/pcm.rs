@@ -45,6 +45,7 @@ pub(crate) mod info {
     pub(crate) const PAUSE: u32 = sys::SNDRV_PCM_INFO_PAUSE;
     pub(crate) const NO_REWINDS: u32 = sys::SNDRV_PCM_INFO_NO_REWINDS;
     pub(crate) const SYNC_APPLPTR: u32 = sys::SNDRV_PCM_INFO_SYNC_APPLPTR;
+    pub(crate) const DRAIN_TRIGGER: u32 = sys::SNDRV_PCM_INFO_DRAIN_TRIGGER;
 }
 
 /// The ALSA state of a substream (`SNDRV_PCM_STATE_*`).
@@ -252,6 +253,14 @@ pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
         let _ = (this, substream);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+    /// Tells the driver that the ALSA core reset the positions (`SNDRV_PCM_IOCTL_RESET`):
+    /// the hardware position moved back by whole buffers (to 0 unless the substream runs),
+    /// and the application pointer will follow it. Called under the stream lock, after the
+    /// core's own reset.
+    fn reset(this: &Self, substream: &Substream<'_>) {
+        let _ = (this, substream);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// A channel map (`struct snd_pcm_chmap_elem`): `SNDRV_CHMAP_*` positions of `channels`
@@ -386,7 +395,11 @@ impl<T: PcmOps> Pcm<T> {
     const OPS: sys::snd_pcm_ops = sys::snd_pcm_ops {
         open: Some(Self::open_cb),
         close: Some(Self::close_cb),
-        ioctl: None,
+        ioctl: if T::HAS_RESET {
+            Some(Self::ioctl_cb)
+        } else {
+            None
+        },
         hw_params: if T::HAS_HW_PARAMS {
             Some(Self::hw_params_cb)
         } else {
@@ -498,6 +511,26 @@ impl<T: PcmOps> Pcm<T> {
         pos as sys::snd_pcm_uframes_t
     }
 
+    extern "C" fn ioctl_cb(
+        s: *mut sys::snd_pcm_substream,
+        cmd: kernel::ffi::c_uint,
+        arg: *mut kernel::ffi::c_void,
+    ) -> c_int {
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM, and `cmd` and
+        // `arg` as it would pass them to its own handler.
+        let ret = unsafe { sys::snd_pcm_lib_ioctl(s, cmd, arg) };
+        if ret == 0 && cmd == sys::SNDRV_PCM_IOCTL1_RESET {
+            // SAFETY: As above. The core calls the reset ioctl without the stream lock held,
+            // so `with_stream_lock` may take it.
+            unsafe {
+                Self::with(s, |d, sub| {
+                    sub.with_stream_lock(|sub| T::reset(d, sub));
+                })
+            };
+        }
+        ret
+    }
+
     extern "C" fn ack_cb(s: *mut sys::snd_pcm_substream) -> c_int {
         // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
         from_result(|| unsafe { Self::with(s, |d, s| T::ack(d, s)) }.map(|()| 0))
@@ -566,6 +599,25 @@ impl Substream<'_> {
     /// Where positions wrap (a multiple of the buffer size).
     pub(crate) fn boundary(&self) -> u64 {
         self.runtime().boundary as u64
+    }
+
+    /// The hardware position that ALSA last recorded, in frames on the boundary ring.
+    pub(crate) fn hw_ptr(&self) -> u64 {
+        let rt = self.runtime();
+        // SAFETY: `status` is allocated with the runtime. ALSA updates the field under the
+        // stream lock, which callers hold when it matters; it is read once, volatile.
+        unsafe { ptr::read_volatile(&raw const (*rt.status).hw_ptr) as u64 }
+    }
+
+    /// Runs `f` under the stream lock (as ALSA's own callbacks do). The caller must not hold
+    /// it.
+    fn with_stream_lock<R>(&self, f: impl FnOnce(&Substream<'_>) -> R) -> R {
+        // SAFETY: By the type invariant the substream is valid.
+        let flags = unsafe { sys::_snd_pcm_stream_lock_irqsave(self.ptr) };
+        let r = f(self);
+        // SAFETY: The lock was taken above, with these flags.
+        unsafe { sys::snd_pcm_stream_unlock_irqrestore(self.ptr, flags) };
+        r
     }
 
     /// The application position, in frames on the boundary ring.
@@ -787,16 +839,12 @@ impl SlotRef<'_> {
 
     /// Runs `f` under the stream lock (as ALSA's own callbacks do).
     pub(crate) fn with_stream_lock<R>(&self, f: impl FnOnce(&Substream<'_>) -> R) -> R {
-        // SAFETY: By the type invariant the substream is open.
-        let flags = unsafe { sys::_snd_pcm_stream_lock_irqsave(self.ptr) };
-        // INVARIANT: the substream is open for the duration of `f`.
-        let r = f(&Substream {
+        // INVARIANT: By the type invariant the substream is open while `self` lives.
+        Substream {
             ptr: self.ptr,
             _p: PhantomData,
-        });
-        // SAFETY: The lock was taken above, with these flags.
-        unsafe { sys::snd_pcm_stream_unlock_irqrestore(self.ptr, flags) };
-        r
+        }
+        .with_stream_lock(f)
     }
 }
 

@@ -49,6 +49,8 @@ use kernel::{
 /// - `SYNC_APPLPTR`: `ack` must see every move of the application pointer, also with mmap,
 ///   so that playback periods are queued as soon as they are written.
 /// - `NO_REWINDS`: queued periods belong to the device.
+/// - `DRAIN_TRIGGER`: a drain queues the last, partial period at once (padded with
+///   silence), also when the drain is what starts the stream.
 const INFO: u32 = info::MMAP
     | info::MMAP_VALID
     | info::INTERLEAVED
@@ -56,7 +58,8 @@ const INFO: u32 = info::MMAP
     | info::BATCH
     | info::PAUSE
     | info::NO_REWINDS
-    | info::SYNC_APPLPTR;
+    | info::SYNC_APPLPTR
+    | info::DRAIN_TRIGGER;
 
 /// Asks the device for the description of all its streams.
 ///
@@ -266,5 +269,11 @@ impl PcmOps for PcmDevice {
 
     fn ack(this: &Self, substream: &Substream<'_>) -> Result {
         this.stream(substream)?.ack(&this.snd, substream)
+    }
+
+    fn reset(this: &Self, substream: &Substream<'_>) {
+        if let Ok(stream) = this.stream(substream) {
+            stream.reset(substream);
+        }
     }
 }

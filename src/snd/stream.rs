@@ -9,8 +9,14 @@
 //! so there is no scheduling hop), and freed messages are queued again.
 //!
 //! Playback only queues periods that the application has written (`ack` and the
-//! completion path look at `appl_ptr`), so the device never plays stale data. A device that
-//! runs dry while the stream runs is an underrun: the stream stops with an xrun (`EPIPE`).
+//! completion path look at `appl_ptr`), so the device never plays stale data; a drain
+//! queues the last partial period padded with silence. Capture only gives the device
+//! periods that the application has read, so the device never writes over audio that the
+//! application is still reading. A device that runs dry while the stream runs is an underrun
+//! (playback) or an overrun (capture): the stream stops with an xrun (`EPIPE`).
+//!
+//! Positions are ALSA's: when the core resets them (`SNDRV_PCM_IOCTL_RESET`), the queued
+//! periods move back with them ([`Stream::reset`]).
 //!
 //! Completions reach the stream in one of two ways ([`Completions`], module parameter
 //! `poll`). With interrupts, the device notifies every used buffer. With polling, the
@@ -159,6 +165,8 @@ struct Io {
     period_time: Delta,
     /// The device polls the queue (`VIRTIO_SND_PCM_F_MSG_POLLING` negotiated).
     device_polls: bool,
+    /// The period in flight was padded after an underrun at start (see `start_tick`).
+    padded_underrun: bool,
     xruns: u64,
     io_errors: u64,
 }
@@ -188,15 +196,28 @@ impl HrTimerCallback for Stream {
     type Pointer<'a> = Arc<Self>;
 
     /// The poll timer (hard interrupt context): harvests the stream's queue once a period.
+    ///
+    /// Also, a period after a start that left a playback stream with nothing on the device,
+    /// the start tick ([`Stream::start_tick`]), in both modes.
     fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
-        let (snd, period) = {
+        let (snd, period, polling) = {
             let io = this.io.lock();
-            match (&io.poller, io.queue_user) {
-                (Some(p), Some(Completions::Polling)) => (p.snd.clone(), io.period_time),
+            match &io.poller {
+                Some(p) if io.running => (
+                    p.snd.clone(),
+                    io.period_time,
+                    io.queue_user == Some(Completions::Polling),
+                ),
                 _ => return HrTimerRestart::NoRestart,
             }
         };
-        snd.io_done(this.queue_index());
+        if polling {
+            snd.io_done(this.queue_index());
+        }
+        this.start_tick(&snd);
+        if !polling {
+            return HrTimerRestart::NoRestart;
+        }
         ctx.forward_now(period);
         HrTimerRestart::Restart
     }
@@ -231,6 +252,7 @@ impl Stream {
                         poller: None,
                         period_time: Delta::ZERO,
                         device_polls: false,
+                        padded_underrun: false,
                         xruns: 0,
                         io_errors: 0,
                     },
@@ -541,6 +563,7 @@ impl Stream {
         self.set_running(snd, &mut io, false);
         io.unkicked = 0;
         io.latency_bytes = 0;
+        io.padded_underrun = false;
         Ok(())
     }
 
@@ -563,7 +586,16 @@ impl Stream {
         let start = match cmd {
             T::Start | T::PauseRelease | T::Resume => true,
             T::Stop | T::PausePush | T::Suspend => false,
-            T::Drain => return Err(EINVAL),
+            T::Drain => {
+                // A running stream was switched to DRAINING: queue what is left, with the
+                // last partial period padded (a capture drain has stopped the stream
+                // already). A drain that starts a prepared stream does not get here (the
+                // core clears `trigger_master` when it starts it): the start tick does it.
+                if io.running && !this.is_capture() {
+                    this.fill(snd, &mut io, substream, Kick::Now, false)?;
+                }
+                return Ok(());
+            }
         };
         let r = if start { Request::Start } else { Request::Stop };
         let next = io.dev_state.apply(r).map_err(|_| ebadfd())?;
@@ -584,12 +616,15 @@ impl Stream {
         )?;
         if start {
             io.running = true;
-            if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start) {
+            if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start, false) {
                 io.running = false;
                 return Err(e);
             }
             this.set_running(snd, &mut io, true);
-            if io.completions == Completions::Polling {
+            // Polling harvests once a period; a playback stream with less than a period
+            // written gets its start tick a period from now.
+            let starved = !this.is_capture() && io.periods.in_flight() == 0;
+            if io.completions == Completions::Polling || starved {
                 let period = io.period_time;
                 match &io.poller {
                     Some(p) => p.timer.restart(period),
@@ -649,6 +684,47 @@ impl Stream {
         }
     }
 
+    /// A period after a playback start that left the device with nothing (timer context, no
+    /// lock held): if the application has still not written a whole period, DMA hardware
+    /// would have played what there is, and more. A drain that started the stream queues its
+    /// last, partial period now (padded with silence, see `fill`); a running stream has
+    /// underrun, and stops with an xrun.
+    fn start_tick(&self, snd: &VirtioSnd) {
+        if self.is_capture() {
+            return;
+        }
+        let Some(sub) = self.slot.get() else {
+            return;
+        };
+        let xrun = sub.with_stream_lock(|s| {
+            let mut io = self.io.lock();
+            if !io.running || io.periods.in_flight() > 0 {
+                return false;
+            }
+            // What the application wrote goes to the device, the partial period padded;
+            // if the stream runs (not drains), the frames that the application writes into
+            // the padding now are lost: that is reported as an xrun when the period is back.
+            let running = s.state() == AlsaState::Running;
+            match self.fill(snd, &mut io, s, Kick::Now, true) {
+                Ok(()) => io.padded_underrun = running && io.periods.in_flight() > 0,
+                Err(e) => dev_dbg!(
+                    snd.dev.as_ref(),
+                    "stream {}: start fill failed: {:?}\n",
+                    self.id,
+                    e
+                ),
+            }
+            let starved = io.periods.in_flight() == 0 && running;
+            if starved {
+                io.xruns += 1;
+            }
+            starved
+        });
+        if xrun {
+            sub.stop_xrun();
+        }
+    }
+
     /// `pointer` (atomic context): the position of the last completed period.
     pub(super) fn pointer(&self, substream: &Substream<'_>) -> usize {
         let io = self.io.lock();
@@ -660,13 +736,24 @@ impl Stream {
         io.periods.hw_ptr(&geo) as usize
     }
 
-    /// `ack` (atomic context): the application wrote more; queue what is now complete.
+    /// `ack` (atomic context): the application wrote more (playback: queue the periods it
+    /// completed), or read more (capture: give the device the periods it has read).
     pub(super) fn ack(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
         let mut io = self.io.lock();
-        if io.running && !self.is_capture() {
-            self.fill(snd, &mut io, substream, Self::refill_kick(snd))?;
+        if io.running {
+            self.fill(snd, &mut io, substream, Self::refill_kick(snd), false)?;
         }
         Ok(())
+    }
+
+    /// The ALSA core reset the positions (under the stream lock): the queued periods keep
+    /// their buffer slots, and their positions move back with ALSA's.
+    pub(super) fn reset(&self, substream: &Substream<'_>) {
+        let mut io = self.io.lock();
+        if let Some(geo) = io.geo {
+            io.periods
+                .rebase(&geo, substream.boundary(), substream.hw_ptr());
+        }
     }
 
     /// How a refill (not a start) notifies the device.
@@ -688,20 +775,33 @@ impl Stream {
     }
 
     /// Queues every period that may go to the device now, and notifies it as `kick` says.
-    fn fill(&self, snd: &VirtioSnd, io: &mut Io, substream: &Substream<'_>, kick: Kick) -> Result {
+    /// A playback stream that drains, or `pad_partial`, queues a last partial period too, its
+    /// tail filled with silence.
+    fn fill(
+        &self,
+        snd: &VirtioSnd,
+        io: &mut Io,
+        substream: &Substream<'_>,
+        kick: Kick,
+        pad_partial: bool,
+    ) -> Result {
         let (Some(geo), Some(buffer)) = (io.geo, io.buffer.clone()) else {
             return Ok(());
         };
         let pf = geo.period_frames();
+        let boundary = substream.boundary();
         let (n, mut written) = if self.is_capture() {
-            (io.periods.capture_ready(&geo), 0)
+            (
+                io.periods
+                    .capture_ready(&geo, substream.appl_ptr(), boundary),
+                0,
+            )
         } else {
-            let boundary = substream.boundary();
             let queued = io.periods.queued_pos(&geo, boundary);
             let written =
                 ring::appl_ahead(queued, substream.appl_ptr(), boundary, geo.buffer_frames());
-            let draining = substream.state() == AlsaState::Draining;
-            (io.periods.playback_ready(&geo, written, draining), written)
+            let pad = pad_partial || substream.state() == AlsaState::Draining;
+            (io.periods.playback_ready(&geo, written, pad), written)
         };
         let mut q = snd.queues.lock();
         for _ in 0..n {
@@ -825,7 +925,7 @@ impl Stream {
             if !io.running {
                 return false;
             }
-            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd)) {
+            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd), false) {
                 dev_dbg!(
                     snd.dev.as_ref(),
                     "stream {}: refill failed: {:?}\n",
@@ -833,16 +933,19 @@ impl Stream {
                     e
                 );
             }
-            let starved = !self.is_capture()
-                && io.periods.in_flight() == 0
-                && s.state() == AlsaState::Running;
+            // Playback: the application did not write in time (or wrote into a period
+            // padded at start). Capture: it did not read in time, and the device has nowhere
+            // left to write.
+            let padded = core::mem::take(&mut io.padded_underrun);
+            let starved =
+                (io.periods.in_flight() == 0 || padded) && s.state() == AlsaState::Running;
             if starved {
                 io.xruns += 1;
             }
             starved
         });
         if starved {
-            // Like DMA hardware that read past the application pointer.
+            // Like DMA hardware that ran past the application pointer.
             sub.stop_xrun();
         }
     }

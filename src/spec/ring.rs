@@ -136,11 +136,14 @@ pub(crate) fn must_kick(geo: &Geometry, announced: u64, pending: u64) -> bool {
 /// The period accounting of a running stream.
 ///
 /// `queued` periods were handed to the device since the stream was prepared, and
-/// `completed` of them came back. Both only grow.
+/// `completed` of them came back. Both only grow. Period `seq` starts at frame
+/// `base + seq * period_frames` of ALSA's position ring; `base` is a multiple of the
+/// buffer size, and only moves when ALSA resets the position ([`Periods::rebase`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Periods {
     queued: u64,
     completed: u64,
+    base: u64,
 }
 
 impl Periods {
@@ -179,9 +182,29 @@ impl Periods {
         whole.min(room)
     }
 
-    /// How many more periods of a capture stream may go to the device: the whole ring.
-    pub(crate) fn capture_ready(&self, geo: &Geometry) -> u64 {
-        u64::from(geo.periods).saturating_sub(self.in_flight())
+    /// How many more periods of a capture stream may go to the device.
+    ///
+    /// Only periods that the application has read: a period that the device writes must
+    /// never be one that the application is still reading. `appl_ptr` is the application's
+    /// position on ALSA's ring of size `boundary`. The device holds at most the ring minus the
+    /// periods with unread frames (a period partly read counts as unread).
+    pub(crate) fn capture_ready(&self, geo: &Geometry, appl_ptr: u64, boundary: u64) -> u64 {
+        let buffer = geo.buffer_frames();
+        let behind = frames_between(appl_ptr, self.completed_pos(geo, boundary), boundary);
+        let unread = if behind <= buffer {
+            behind
+        } else if boundary - behind <= buffer {
+            // The application is ahead of the completed position (it cannot read ahead of
+            // it; only a reset race gets here): nothing is unread.
+            0
+        } else {
+            // More than a buffer behind: an overrun that ALSA has not seen yet.
+            buffer
+        };
+        let unread_periods = unread.div_ceil(geo.period_frames().max(1));
+        u64::from(geo.periods)
+            .saturating_sub(self.in_flight())
+            .saturating_sub(unread_periods)
     }
 
     /// Records `n` periods handed to the device.
@@ -207,11 +230,56 @@ impl Periods {
             .unwrap_or(0)
     }
 
-    /// Frames queued since prepare, on ALSA's position ring of size `boundary`.
+    /// Where period `seq` starts, on ALSA's position ring of size `boundary`.
+    fn pos(&self, geo: &Geometry, boundary: u64, seq: u64) -> u64 {
+        let (Some(base), Some(off)) = (
+            self.base.checked_rem(boundary),
+            seq.wrapping_mul(geo.period_frames()).checked_rem(boundary),
+        ) else {
+            return 0;
+        };
+        // `(base + off) mod boundary`, without overflow: both are below `boundary`.
+        let room = boundary - base;
+        if off >= room {
+            off - room
+        } else {
+            base + off
+        }
+    }
+
+    /// The end of the queued periods, on ALSA's position ring of size `boundary`.
     pub(crate) fn queued_pos(&self, geo: &Geometry, boundary: u64) -> u64 {
-        (self.queued.wrapping_mul(geo.period_frames()))
-            .checked_rem(boundary)
-            .unwrap_or(0)
+        self.pos(geo, boundary, self.queued)
+    }
+
+    /// The end of the completed periods (ALSA's hardware position), on ALSA's position ring
+    /// of size `boundary`.
+    pub(crate) fn completed_pos(&self, geo: &Geometry, boundary: u64) -> u64 {
+        self.pos(geo, boundary, self.completed)
+    }
+
+    /// Follows a reset of ALSA's positions (`SNDRV_PCM_IOCTL_RESET`): the core moved its
+    /// hardware position back by whole buffers, to `hw_ptr`, and the application pointer with
+    /// it. The periods keep their buffer slots; their positions move back by as many whole
+    /// buffers.
+    ///
+    /// `hw_ptr` may lag the completed position by less than a buffer (a completion whose
+    /// `period_elapsed` has not run yet); that lag is not a move.
+    pub(crate) fn rebase(&mut self, geo: &Geometry, boundary: u64, hw_ptr: u64) {
+        let buffer = geo.buffer_frames();
+        let (Some(back), Some(base)) = (
+            frames_between(hw_ptr, self.completed_pos(geo, boundary), boundary).checked_div(buffer),
+            self.base.checked_rem(boundary),
+        ) else {
+            return;
+        };
+        // `shift <= frames_between(..) < boundary`; `(base - shift) mod boundary`.
+        let shift = back * buffer;
+        self.base = if base >= shift {
+            base - shift
+        } else {
+            base + (boundary - shift)
+        };
     }
 }
 
@@ -320,16 +388,68 @@ mod tests {
     }
 
     #[test]
-    fn capture_keeps_the_ring_full() {
-        let g = geo();
+    fn capture_gives_the_device_only_periods_already_read() {
+        let g = geo(); // 4 periods of 256 frames
+        let b = 1 << 20;
         let mut p = Periods::default();
-        assert_eq!(p.capture_ready(&g), 4);
+        assert_eq!(p.capture_ready(&g, 0, b), 4);
         p.queue(4);
-        assert_eq!(p.capture_ready(&g), 0);
+        assert_eq!(p.capture_ready(&g, 0, b), 0);
         p.complete();
-        assert_eq!(p.capture_ready(&g), 1);
-        assert_eq!(p.next_seq(), 4);
-        assert_eq!(g.period_offset(p.next_seq()), 0);
+        // The first period is complete but unread: its slot stays with the application.
+        assert_eq!(p.capture_ready(&g, 0, b), 0);
+        // Partly read is still unread.
+        assert_eq!(p.capture_ready(&g, 255, b), 0);
+        assert_eq!(p.capture_ready(&g, 256, b), 1);
+        p.queue(1);
+        assert_eq!(p.next_seq(), 5);
+        assert_eq!(g.period_offset(4), 0);
+        // Across the end of ALSA's ring.
+        let mut w = Periods::default();
+        w.queue(20);
+        for _ in 0..17 {
+            w.complete();
+        }
+        assert_eq!(w.completed_pos(&g, 4096), 256);
+        assert_eq!(w.capture_ready(&g, 4096 - 1, 4096), 0);
+        assert_eq!(w.capture_ready(&g, 0, 4096), 0);
+        assert_eq!(w.capture_ready(&g, 256, 4096), 1);
+        // More than a buffer behind (an overrun ALSA has not seen yet): nothing to give.
+        assert_eq!(w.capture_ready(&g, 2560, 4096), 0);
+        // Ahead of the completed position (only a reset race): nothing unread.
+        assert_eq!(w.capture_ready(&g, 266, 4096), 1);
+    }
+
+    #[test]
+    fn reset_moves_positions_back_by_whole_buffers() {
+        let g = geo(); // buffer 1024 frames
+        let b = 1 << 20;
+        let mut p = Periods::default();
+        p.queue(13);
+        for _ in 0..9 {
+            p.complete();
+        }
+        assert_eq!((p.completed_pos(&g, b), p.queued_pos(&g, b)), (2304, 3328));
+        // ALSA's reset: hw_ptr %= buffer, appl_ptr = hw_ptr.
+        let mut q = p;
+        q.rebase(&g, b, 2304 % 1024);
+        assert_eq!((q.completed_pos(&g, b), q.queued_pos(&g, b)), (256, 1280));
+        // ALSA's hw_ptr lagged a period (the completion's period_elapsed had not run): the
+        // lag is kept, the move is still two buffers.
+        let mut q = p;
+        q.rebase(&g, b, 2048 % 1024);
+        assert_eq!((q.completed_pos(&g, b), q.queued_pos(&g, b)), (256, 1280));
+        // A reset with nothing played moves nothing.
+        let mut z = Periods::default();
+        z.rebase(&g, b, 0);
+        assert_eq!(z, Periods::default());
+        // A reset while paused puts hw_ptr at 0: positions keep their place in the buffer.
+        let mut q = p;
+        q.rebase(&g, b, 0);
+        assert_eq!(q.completed_pos(&g, b), 256);
+        // Zero boundaries do not panic.
+        q.rebase(&g, 0, 0);
+        assert_eq!(q.queued_pos(&g, 0), 0);
     }
 
     #[test]

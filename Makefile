@@ -3,7 +3,7 @@
 # Out-of-tree build of virtio_snd_rs.ko.
 #
 #   make                      build against the bench kernel (scripts/setup.sh builds it)
-#   make KDIR=/path/to/build  build against any Rust-enabled 7.2 kernel build tree
+#   make KDIR=/path/to/build  build against any Rust-enabled 7.2 or 7.3 kernel build tree
 #   make rust-analyzer        write rust-project.json for editors
 #   make fmt / fmt-check      rustfmt with the kernel's .rustfmt.toml
 #   make host-test            cargo test of the pure logic (src/spec/)

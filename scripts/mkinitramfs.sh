@@ -9,6 +9,8 @@
 #   aplay arecord speaker-test alsabat amixer alsactl (those present), their ldd libraries,
 #     the dynamic loader, libgcc_s.so.1 (alsabat dlopens it), /etc/ld.so.cache
 #   /usr/share/alsa, and the alsa-lib plugins that need no large library or server
+#   PulseAudio (pulseaudio, pactl, pacat/paplay/parecord, module-alsa-card/-sink/-source,
+#     module-native-protocol-unix, /usr/share/pulseaudio/alsa-mixer) for tests/guest/pulse.sh
 #   /lib/modules/c/    snd-timer.ko snd-pcm.ko [snd-hrtimer.ko] virtio_snd.ko from KDIR/sound
 #   /lib/modules/rs/   every --module file
 #   /usr/bin/pcm-test, /usr/bin/mixer-test plus its configuration in /tests/kselftest/ (if built by
@@ -142,6 +144,28 @@ for plugdir in /usr/lib/x86_64-linux-gnu/alsa-lib /usr/lib/alsa-lib; do
 	done
 done
 
+# PulseAudio (tests/guest/pulse.sh): the daemon, pactl, pacat (paplay and parecord are its
+# names), the modules that the test loads with their libraries, and module-alsa-card's
+# profile sets and mixer paths. Not the other modules: they would pull in X11, JACK, D-Bus
+# services, LADSPA... The test writes its own daemon.conf, client.conf and startup script.
+PA_MODDIR=$(find /usr/lib -maxdepth 2 -type d -path '/usr/lib/pulse-*/modules' -print -quit 2>/dev/null || true)
+if command -v pulseaudio >/dev/null && command -v pacat >/dev/null && [[ -n $PA_MODDIR ]]; then
+	for tool in pulseaudio pactl pacat; do
+		add_elf "$(command -v "$tool")" "/usr/bin/$tool"
+	done
+	for name in paplay parecord parec pamon; do
+		SEEN[/usr/bin/$name]=''
+		sed -i "\\#^l\t/usr/bin/$name\t#d" "$MANIFEST"
+		add_link "/usr/bin/$name" pacat
+	done
+	for m in module-alsa-card module-alsa-sink module-alsa-source module-native-protocol-unix; do
+		add_elf "$PA_MODDIR/$m.so"
+	done
+	[[ -d /usr/share/pulseaudio/alsa-mixer ]] &&
+		add_tree /usr/share/pulseaudio/alsa-mixer /usr/share/pulseaudio/alsa-mixer
+else
+	step "mkinitramfs: PulseAudio not found on the host, skipped (apt-get install pulseaudio pulseaudio-utils)"
+fi
 # Kernel modules of the reference C driver.
 for m in snd-timer snd-pcm snd-hrtimer virtio_snd; do
 	f=$(find_module "$m")

@@ -166,15 +166,10 @@ GUEST_RUNS=(
 	# turns timer-based scheduling off in any VM it detects; without the CPUID bit the driver's
 	# own flags decide.
 	"pulse|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse.sh"
-	# PulseAudio in the guest on the driver (tests/guest/pulse.sh). hypervisor=off: PulseAudio
-	# turns timer-based scheduling off in any VM it detects; without the CPUID bit the driver's
-	# own flags decide.
-	"pulse|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse.sh"
 	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
 	"pcm-ops@c|--backend none --append bench.driver=c|pcm-ops.sh"
 	"kselftest@c|--backend none --timeout 300 --append bench.driver=c|kselftest.sh"
 	"alsabat@c|--backend pa --timeout 600 --append bench.tries=3 --append bench.driver=c|alsabat.sh"
-	"pulse@c|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off --append bench.driver=c|pulse.sh"
 	"pulse@c|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off --append bench.driver=c|pulse.sh"
 	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
 	"vsnd-controls@c|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20' --append bench.driver=c|vsnd-controls.sh"
@@ -242,7 +237,6 @@ DEBUG_SKIPS=(
 	$'^pcm-ops(-poll)?(@c)?$\t (pause 500 ms mid-stream|playback underrun gives EPIPE|capture overrun gives EPIPE)\tthe client must move data within one buffer after a resume or recovery'
 	$'^kselftest(@c)?$\t default\\.time[0-9]+\\.\tpcm-test counts the frames moved in a fixed wall-clock time'
 	$'^alsabat(@c)?$\t # passed [0-9]+ of [0-9]+$\talsabat needs the tone in real time through PulseAudio'
-	$'^pulse(@c)?$\t (paplay 3 s tone|pacat -r records 3 s|round trip carries|no ALSA underrun)\tPulseAudio needs the stream in real time'
 	$'^pulse(@c)?$\t (paplay 3 s tone|pacat -r records 3 s|round trip carries|no ALSA underrun)\tPulseAudio needs the stream in real time'
 )
 # debug_skips LOG NAME: applies DEBUG_SKIPS to the top-level results of LOG, in place;

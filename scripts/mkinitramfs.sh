@@ -11,6 +11,8 @@
 #   /usr/share/alsa, and the alsa-lib plugins that need no large library or server
 #   PulseAudio (pulseaudio, pactl, pacat/paplay/parecord, module-alsa-card/-sink/-source,
 #     module-native-protocol-unix, /usr/share/pulseaudio/alsa-mixer) for tests/guest/pulse.sh
+#   PipeWire (pipewire, pw-cat/pw-play/pw-record, pw-link, pw-dump, the modules and SPA plugins
+#     of a graph with static ALSA nodes) for tests/guest/pipewire.sh, if installed
 #   /lib/modules/c/    snd-timer.ko snd-pcm.ko [snd-hrtimer.ko] virtio_snd.ko from KDIR/sound
 #   /lib/modules/rs/   every --module file
 #   /usr/bin/pcm-test, /usr/bin/mixer-test plus its configuration in /tests/kselftest/ (if built by
@@ -166,6 +168,24 @@ if command -v pulseaudio >/dev/null && command -v pacat >/dev/null && [[ -n $PA_
 else
 	step "mkinitramfs: PulseAudio not found on the host, skipped (apt-get install pulseaudio pulseaudio-utils)"
 fi
+# PipeWire (tests/guest/pipewire.sh): the daemon, pw-cat (pw-play, pw-record), pw-link,
+# pw-dump, the modules and SPA plugins of a graph with static ALSA nodes. The test writes its
+# own pipewire.conf.
+PW_MODDIR=/usr/lib/x86_64-linux-gnu/pipewire-0.3 SPA_DIR=/usr/lib/x86_64-linux-gnu/spa-0.2
+if command -v pipewire >/dev/null && command -v pw-cat >/dev/null && [[ -d $PW_MODDIR && -d $SPA_DIR ]]; then
+	for tool in pipewire pw-cat pw-link pw-dump; do
+		add_elf "$(command -v "$tool")" "/usr/bin/$tool"
+	done
+	add_link /usr/bin/pw-play pw-cat
+	add_link /usr/bin/pw-record pw-cat
+	for m in protocol-native access client-node adapter link-factory metadata spa-node-factory; do
+		add_elf "$PW_MODDIR/libpipewire-module-$m.so"
+	done
+	for p in support/libspa-support alsa/libspa-alsa audioconvert/libspa-audioconvert; do
+		add_elf "$SPA_DIR/$p.so"
+	done
+fi
+
 # Kernel modules of the reference C driver.
 for m in snd-timer snd-pcm snd-hrtimer virtio_snd; do
 	f=$(find_module "$m")

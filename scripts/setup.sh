@@ -31,6 +31,7 @@ HOST_PACKAGES=(
 	"libclang1-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "llvm-$LLVM_VERSION"
 	busybox-static alsa-utils pulseaudio pulseaudio-utils libasound2-dev
 	sox dkms gnuplot-nox
+	pipewire-bin libpipewire-0.3-modules
 )
 
 apt_sources() {

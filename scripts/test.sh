@@ -201,7 +201,7 @@ GUEST_RUNS=(
 	# unbind/bind under load, hot-unplug under load (PCI remove/rescan; QMP device_del/device_add
 	# when the guest kernel has PCI hotplug), also while SET_PARAMS is delayed, concurrency.
 	"stress-errno|--backend none --timeout 300|stress-errno.sh"
-	"soak|--backend none --timeout 240 --append bench.soak_secs=30|soak.sh"
+	"soak|--backend none --timer-period 2000 --timeout 240 --append bench.soak_secs=30|soak.sh"
 	"stress-concurrency|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997|stress-concurrency.sh"
 	"stress-unbind|--backend none --timeout 300|stress-unbind.sh"
 	"stress-unplug|--backend none --qmp --timeout 300|stress-unplug.sh"
@@ -221,7 +221,7 @@ GUEST_RUNS=(
 # at 256-frame periods with an exact frame count (tests/guest/soak.sh); with --debug-kernel,
 # on the debug kernel. The 30 s "soak" above keeps the script itself tested in CI.
 LONG_RUNS=(
-	"soak-long|--backend none --timeout 900 --append bench.soak_secs=600|soak.sh"
+	"soak-long|--backend none --timer-period 2000 --timeout 900 --append bench.soak_secs=600|soak.sh"
 )
 ((LONG == 0)) || GUEST_RUNS+=("${LONG_RUNS[@]}")
 trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT

@@ -686,9 +686,10 @@ impl Stream {
 
     /// A period after a playback start that left the device with nothing (timer context, no
     /// lock held): if the application has still not written a whole period, DMA hardware
-    /// would have played what there is, and more. A drain that started the stream queues its
-    /// last, partial period now (padded with silence, see `fill`); a running stream has
-    /// underrun, and stops with an xrun.
+    /// would have played what there is, and more. What was written goes to the device now,
+    /// the partial period padded with silence (see `fill`). For a drain that started the
+    /// stream, that is its end. A running stream has underrun: it stops with an xrun when
+    /// the padded period is back, or at once if nothing was written.
     fn start_tick(&self, snd: &VirtioSnd) {
         if self.is_capture() {
             return;

@@ -123,6 +123,19 @@ enum Kick {
     IfNeeded,
 }
 
+/// What [`Stream::fill`] does with playback frames short of a whole period.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pad {
+    /// They wait for the rest of the period (unless the stream drains: then as `Partial`).
+    No,
+    /// They go, as a last period padded with silence.
+    Partial,
+    /// As `Partial`; and if the device would still hold nothing, a period of silence goes,
+    /// so that a completion moves the position past the application pointer (the end of a
+    /// drain; ALSA only sees it when the position moves).
+    Flush,
+}
+
 /// The poll timer of a running stream, with what its callback needs.
 struct Poller {
     /// Declared first: dropping it cancels the timer and waits for its callback, before
@@ -588,11 +601,13 @@ impl Stream {
             T::Stop | T::PausePush | T::Suspend => false,
             T::Drain => {
                 // A running stream was switched to DRAINING: queue what is left, with the
-                // last partial period padded (a capture drain has stopped the stream
-                // already). A drain that starts a prepared stream does not get here (the
-                // core clears `trigger_master` when it starts it): the start tick does it.
+                // last partial period padded, or a period of silence if the device has
+                // nothing (after a RESET, or before the start tick), so that the position
+                // moves and the drain ends (a capture drain has stopped the stream already).
+                // A drain that starts a prepared stream does not get here (the core clears
+                // `trigger_master` when it starts it): the start tick does it.
                 if io.running && !this.is_capture() {
-                    this.fill(snd, &mut io, substream, Kick::Now, false)?;
+                    this.fill(snd, &mut io, substream, Kick::Now, Pad::Flush)?;
                 }
                 return Ok(());
             }
@@ -616,7 +631,7 @@ impl Stream {
         )?;
         if start {
             io.running = true;
-            if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start, false) {
+            if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start, Pad::No) {
                 io.running = false;
                 return Err(e);
             }
@@ -706,7 +721,8 @@ impl Stream {
             // if the stream runs (not drains), the frames that the application writes into
             // the padding now are lost: that is reported as an xrun when the period is back.
             let running = s.state() == AlsaState::Running;
-            match self.fill(snd, &mut io, s, Kick::Now, true) {
+            let pad = if running { Pad::Partial } else { Pad::Flush };
+            match self.fill(snd, &mut io, s, Kick::Now, pad) {
                 Ok(()) => io.padded_underrun = running && io.periods.in_flight() > 0,
                 Err(e) => dev_dbg!(
                     snd.dev.as_ref(),
@@ -742,7 +758,7 @@ impl Stream {
     pub(super) fn ack(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
         let mut io = self.io.lock();
         if io.running {
-            self.fill(snd, &mut io, substream, Self::refill_kick(snd), false)?;
+            self.fill(snd, &mut io, substream, Self::refill_kick(snd), Pad::No)?;
         }
         Ok(())
     }
@@ -776,15 +792,14 @@ impl Stream {
     }
 
     /// Queues every period that may go to the device now, and notifies it as `kick` says.
-    /// A playback stream that drains, or `pad_partial`, queues a last partial period too, its
-    /// tail filled with silence.
+    /// `pad` says what becomes of playback frames short of a whole period.
     fn fill(
         &self,
         snd: &VirtioSnd,
         io: &mut Io,
         substream: &Substream<'_>,
         kick: Kick,
-        pad_partial: bool,
+        pad: Pad,
     ) -> Result {
         let (Some(geo), Some(buffer)) = (io.geo, io.buffer.clone()) else {
             return Ok(());
@@ -801,8 +816,10 @@ impl Stream {
             let queued = io.periods.queued_pos(&geo, boundary);
             let written =
                 ring::appl_ahead(queued, substream.appl_ptr(), boundary, geo.buffer_frames());
-            let pad = pad_partial || substream.state() == AlsaState::Draining;
-            (io.periods.playback_ready(&geo, written, pad), written)
+            let partial = pad != Pad::No || substream.state() == AlsaState::Draining;
+            let n = io.periods.playback_ready(&geo, written, partial);
+            let silence = pad == Pad::Flush && n == 0 && io.periods.in_flight() == 0;
+            (if silence { 1 } else { n }, written)
         };
         let mut q = snd.queues.lock();
         for _ in 0..n {
@@ -926,7 +943,7 @@ impl Stream {
             if !io.running {
                 return false;
             }
-            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd), false) {
+            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd), Pad::No) {
                 dev_dbg!(
                     snd.dev.as_ref(),
                     "stream {}: refill failed: {:?}\n",

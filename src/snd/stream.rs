@@ -706,7 +706,9 @@ impl Stream {
     /// stream, that is its end. A running stream has underrun: it stops with an xrun when
     /// the padded period is back, or at once if nothing was written.
     fn start_tick(&self, snd: &VirtioSnd) {
-        if self.is_capture() {
+        // The poll timer calls this every period: the common case (periods on the device)
+        // costs one look, without the stream lock; the check is repeated under it below.
+        if self.is_capture() || self.io.lock().periods.in_flight() > 0 {
             return;
         }
         let Some(sub) = self.slot.get() else {

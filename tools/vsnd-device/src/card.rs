@@ -65,6 +65,8 @@ pub fn standard_positions(channels_max: u8) -> Vec<&'static [u8]> {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub jacks: u32,
+    /// `--jack-remap`: every jack offers VIRTIO_SND_JACK_F_REMAP (JACK_REMAP is answered).
+    pub jack_remap: bool,
     pub streams: u32,
     pub chmaps: u32,
     pub layout: Layout,
@@ -83,6 +85,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             jacks: 0,
+            jack_remap: false,
             streams: 2,
             chmaps: 0,
             layout: Layout::Alternate,
@@ -117,6 +120,26 @@ impl Config {
         } else {
             id % self.nids.max(1)
         }
+    }
+
+    /// A jack as the device starts: connected, association 1, sequence 0, F_REMAP with
+    /// `--jack-remap`.
+    pub fn initial_jack(&self) -> JackInfo {
+        JackInfo {
+            features: if self.jack_remap {
+                1 << JACK_F_REMAP
+            } else {
+                0
+            },
+            connected: true,
+            association: JACK_INITIAL_ASSOCIATION,
+            sequence: JACK_INITIAL_SEQUENCE,
+        }
+    }
+
+    /// The state of every jack as the device starts.
+    pub fn initial_jacks(&self) -> Vec<JackInfo> {
+        vec![self.initial_jack(); self.jacks as usize]
     }
 
     /// The control state of a stream at reset.
@@ -302,11 +325,67 @@ impl StreamCtl {
     }
 }
 
+/// Applies JACK_REMAP to `jacks` (the current state of each jack): NOT_SUPP if the device
+/// has no jacks or the jack lacks VIRTIO_SND_JACK_F_REMAP, BAD_MSG for a jack out of range
+/// or an association or sequence that does not fit its 4 bits of `hda_reg_defconf`. On
+/// error nothing changes; the error comes with the reason, for the log.
+pub fn remap_jack(
+    cfg: &Config,
+    jacks: &mut [JackInfo],
+    jack_id: u32,
+    association: u32,
+    sequence: u32,
+) -> Result<(), (u32, String)> {
+    if cfg.jacks == 0 {
+        return Err((S_NOT_SUPP, "the device has no jacks".into()));
+    }
+    let jack = match jacks.get_mut(jack_id as usize) {
+        Some(j) if jack_id < cfg.jacks => j,
+        _ => {
+            return Err((
+                S_BAD_MSG,
+                format!("jack {jack_id} out of range ({} jacks)", cfg.jacks),
+            ))
+        }
+    };
+    if jack.features & (1 << JACK_F_REMAP) == 0 {
+        return Err((
+            S_NOT_SUPP,
+            format!("jack {jack_id} lacks VIRTIO_SND_JACK_F_REMAP (no --jack-remap)"),
+        ));
+    }
+    if association > DEFCONF_FIELD_MAX || sequence > DEFCONF_FIELD_MAX {
+        return Err((
+            S_BAD_MSG,
+            format!(
+                "association {association} / sequence {sequence} do not fit 4 bits (0..{DEFCONF_FIELD_MAX})"
+            ),
+        ));
+    }
+    // Both fit 4 bits: checked above.
+    jack.association = association as u8;
+    jack.sequence = sequence as u8;
+    Ok(())
+}
+
+/// A driver reset: every jack gets its initial association and sequence back (it stays
+/// connected or not). True if a jack had been remapped.
+pub fn reset_jack_maps(jacks: &mut [JackInfo]) -> bool {
+    let mut changed = false;
+    for j in jacks {
+        changed |= (j.association, j.sequence) != (JACK_INITIAL_ASSOCIATION, JACK_INITIAL_SEQUENCE);
+        j.association = JACK_INITIAL_ASSOCIATION;
+        j.sequence = JACK_INITIAL_SEQUENCE;
+    }
+    changed
+}
+
 /// Answers JACK_INFO, PCM_INFO and CHMAP_INFO. `resp_cap` is the size of the device-writable
-/// part of the message; `jack_connected` is the current state of each jack.
+/// part of the message; `jacks` is the current state of each jack (a missing one is taken
+/// as it starts, [`Config::initial_jack`]).
 pub fn answer_query(
     cfg: &Config,
-    jack_connected: &[bool],
+    jacks: &[JackInfo],
     code: u32,
     start_id: u32,
     count: u32,
@@ -350,7 +429,10 @@ pub fn answer_query(
             R_JACK_INFO => dst.copy_from_slice(&encode_jack_info(
                 cfg.item_nid(id),
                 cfg.item_direction(id),
-                jack_connected.get(id as usize).copied().unwrap_or(true),
+                &jacks
+                    .get(id as usize)
+                    .copied()
+                    .unwrap_or_else(|| cfg.initial_jack()),
             )),
             _ => {
                 let m = &maps[id as usize];
@@ -646,7 +728,9 @@ mod tests {
             chmaps: 2,
             ..cfg(2)
         };
-        let r = answer_query(&c, &[true, false], R_JACK_INFO, 0, 2, 24, 100);
+        let mut jacks = c.initial_jacks();
+        jacks[1].connected = false;
+        let r = answer_query(&c, &jacks, R_JACK_INFO, 0, 2, 24, 100);
         assert_eq!(
             (r.status, r.payload.len(), r.payload[16], r.payload[24 + 16]),
             (S_OK, 48, 1, 0)
@@ -668,6 +752,137 @@ mod tests {
             [0, 0, 0, 0, D_INPUT, 2, CHMAP_FL, CHMAP_FR]
         );
         assert_eq!(r.payload[8..24], [0; 16]);
+    }
+
+    /// `hda_reg_defconf` of jack `id` in a JACK_INFO answer for every jack.
+    fn defconfs(c: &Config, jacks: &[JackInfo]) -> Vec<u32> {
+        let r = answer_query(
+            c,
+            jacks,
+            R_JACK_INFO,
+            0,
+            c.jacks,
+            24,
+            4 + 24 * c.jacks as usize,
+        );
+        assert_eq!(r.status, S_OK);
+        (0..c.jacks as usize)
+            .map(|i| le32(&r.payload, i * 24 + 8).unwrap_or(0))
+            .collect()
+    }
+
+    #[test]
+    fn jack_features() {
+        // Without --jack-remap: features 0 (as before), with it: F_REMAP on every jack.
+        let c = Config { jacks: 3, ..cfg(2) };
+        let r = answer_query(&c, &c.initial_jacks(), R_JACK_INFO, 0, 3, 24, 4 + 72);
+        assert!((0..3).all(|i| r.payload[i * 24 + 4..i * 24 + 8] == [0; 4]));
+        let c = Config {
+            jack_remap: true,
+            ..c
+        };
+        for jacks in [c.initial_jacks(), Vec::new()] {
+            let r = answer_query(&c, &jacks, R_JACK_INFO, 0, 3, 24, 4 + 72);
+            assert!(
+                (0..3).all(|i| r.payload[i * 24 + 4..i * 24 + 8] == [1, 0, 0, 0]),
+                "{jacks:?}"
+            );
+        }
+        // Initial defconf: association 1, sequence 0.
+        assert_eq!(
+            defconfs(&c, &c.initial_jacks()),
+            [0x0101_4010, 0x0181_3010, 0x0101_4010]
+        );
+    }
+
+    #[test]
+    fn jack_remap_errors() {
+        let remap = Config {
+            jacks: 2,
+            jack_remap: true,
+            ..cfg(2)
+        };
+        let plain = Config {
+            jack_remap: false,
+            ..remap.clone()
+        };
+        let none = Config {
+            jacks: 0,
+            ..remap.clone()
+        };
+        for (c, id, a, s, want) in [
+            // No jacks: NOT_SUPP, whatever the jack id or values.
+            (&none, 0, 1, 0, S_NOT_SUPP),
+            (&none, 5, 99, 0, S_NOT_SUPP),
+            // Jack out of range.
+            (&remap, 2, 1, 0, S_BAD_MSG),
+            (&remap, u32::MAX, 1, 0, S_BAD_MSG),
+            (&plain, 2, 1, 0, S_BAD_MSG),
+            // No F_REMAP (no --jack-remap): NOT_SUPP, even for values that would fit.
+            (&plain, 0, 2, 5, S_NOT_SUPP),
+            (&plain, 1, 16, 0, S_NOT_SUPP),
+            // Association or sequence outside 4 bits.
+            (&remap, 0, 16, 0, S_BAD_MSG),
+            (&remap, 0, 0, 16, S_BAD_MSG),
+            (&remap, 1, u32::MAX, 3, S_BAD_MSG),
+            (&remap, 1, 3, 0x8000_0000, S_BAD_MSG),
+        ] {
+            let mut jacks = c.initial_jacks();
+            let before = jacks.clone();
+            let r = remap_jack(c, &mut jacks, id, a, s);
+            assert_eq!(
+                r.map_err(|e| e.0),
+                Err(want),
+                "jacks {} remap {} jack {id} assoc {a} seq {s}",
+                c.jacks,
+                c.jack_remap
+            );
+            assert_eq!(jacks, before, "nothing changes on error");
+        }
+        // A state vector shorter than the config (never in the device) does not panic.
+        assert_eq!(
+            remap_jack(&remap, &mut [], 0, 1, 1).map_err(|e| e.0),
+            Err(S_BAD_MSG)
+        );
+    }
+
+    #[test]
+    fn jack_info_reflects_remap_until_reset() {
+        let c = Config {
+            jacks: 3,
+            jack_remap: true,
+            ..cfg(2)
+        };
+        let mut jacks = c.initial_jacks();
+        jacks[2].connected = false;
+        let initial = defconfs(&c, &jacks);
+        assert_eq!(initial, [0x0101_4010, 0x0181_3010, 0x0101_4010]);
+        assert_eq!(remap_jack(&c, &mut jacks, 1, 2, 5), Ok(()));
+        assert_eq!((jacks[1].association, jacks[1].sequence), (2, 5));
+        // Only jack 1's bits 7:4 and 3:0 change.
+        assert_eq!(
+            defconfs(&c, &jacks),
+            [0x0101_4010, 0x0181_3025, 0x0101_4010]
+        );
+        // The limits, and 0.
+        assert_eq!(remap_jack(&c, &mut jacks, 0, 15, 15), Ok(()));
+        assert_eq!(remap_jack(&c, &mut jacks, 2, 0, 0), Ok(()));
+        assert_eq!(
+            defconfs(&c, &jacks),
+            [0x0101_40ff, 0x0181_3025, 0x0101_4000]
+        );
+        // A bad remap leaves the earlier one in place.
+        assert!(remap_jack(&c, &mut jacks, 1, 16, 1).is_err());
+        assert_eq!(defconfs(&c, &jacks)[1], 0x0181_3025);
+        // The rest of JACK_INFO is untouched: features, caps (output), connected.
+        let r = answer_query(&c, &jacks, R_JACK_INFO, 2, 1, 24, 28);
+        assert_eq!(r.payload[4..8], [1, 0, 0, 0]);
+        assert_eq!(r.payload[12..17], [0x14, 0, 0, 0, 0]);
+        // A reset restores association 1, sequence 0 and keeps the connection state.
+        assert!(reset_jack_maps(&mut jacks));
+        assert_eq!(defconfs(&c, &jacks), initial);
+        assert!(!jacks[2].connected);
+        assert!(!reset_jack_maps(&mut jacks));
     }
 
     #[test]

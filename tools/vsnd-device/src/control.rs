@@ -539,7 +539,8 @@ impl Control {
 
 const HELP: &str = "\
 commands:
-  stats                          per stream: state, params, messages, bytes
+  stats                          per stream: state, params, messages, bytes; per jack:
+                                 connected, association, sequence
   fault KIND [ARG] [on CODE] [stream N] [control N] [count N]
         ctl-delay MS | ctl-drop | ctl-status STATUS | ctl-short N | ctl-used-len N
         io-delay MS  | io-drop  | io-status STATUS  | io-short N  | io-used-len N | io-latency N

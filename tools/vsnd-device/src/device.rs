@@ -35,7 +35,9 @@ use vmm_sys_util::event::{
 };
 
 use crate::audio;
-use crate::card::{answer_query, next_state, Config, PcmState, StreamCtl};
+use crate::card::{
+    answer_query, next_state, remap_jack, reset_jack_maps, Config, PcmState, StreamCtl,
+};
 use crate::control::{Control, FaultKind, Target};
 use crate::ctls::Controls;
 use crate::proto::*;
@@ -206,7 +208,8 @@ pub struct Shared {
     pub cfg: Config,
     opts: Options,
     streams: Vec<Stream>,
-    jacks: Mutex<Vec<bool>>,
+    /// Each jack's state: connected (test control), association and sequence (JACK_REMAP).
+    jacks: Mutex<Vec<JackInfo>>,
     vrings: OnceLock<Vec<Vring>>,
     mem: RwLock<Option<GM>>,
     event_idx: AtomicBool,
@@ -463,6 +466,35 @@ impl Shared {
                     None,
                 )
             }
+            CtlRequest::JackRemap {
+                jack_id,
+                association,
+                sequence,
+            } => {
+                let r = remap_jack(
+                    &self.cfg,
+                    &mut self.jacks.lock().unwrap(),
+                    jack_id,
+                    association,
+                    sequence,
+                );
+                let status = match r {
+                    Ok(()) => {
+                        info!(
+                            "jack {jack_id} remapped: association {association}, sequence {sequence}"
+                        );
+                        S_OK
+                    }
+                    Err((status, why)) => {
+                        warn!(
+                            "ctl: JACK_REMAP jack {jack_id} association {association} sequence {sequence}: {why} -> {}",
+                            status_name(status)
+                        );
+                        status
+                    }
+                };
+                (CtlReply::status(status), R_JACK_REMAP, None, None)
+            }
             CtlRequest::Other { code } => {
                 info!("ctl: {} ({code:#x}) -> NOT_SUPP", code_name(code));
                 (CtlReply::status(S_NOT_SUPP), code, None, None)
@@ -603,8 +635,12 @@ impl Shared {
     }
 
     /// Forgets the I/O messages of the streams on queue `q` (the vring is being stopped:
-    /// they must not be completed any more), or resets every stream (`q` = control queue).
+    /// they must not be completed any more), or resets every stream and the jacks'
+    /// association and sequence (`q` = control queue: a driver reset).
     fn stop_queue(&self, q: usize) {
+        if q == QUEUE_CTL && reset_jack_maps(&mut self.jacks.lock().unwrap()) {
+            info!("reset: jacks back to association {JACK_INITIAL_ASSOCIATION}, sequence {JACK_INITIAL_SEQUENCE}");
+        }
         for st in &self.streams {
             let mut g = st.inner.lock().unwrap();
             if q == QUEUE_CTL {
@@ -621,7 +657,7 @@ impl Shared {
 
     pub fn set_jack(&self, id: u32, connected: bool) {
         if let Some(j) = self.jacks.lock().unwrap().get_mut(id as usize) {
-            *j = connected;
+            j.connected = connected;
         }
     }
 
@@ -686,10 +722,16 @@ impl Shared {
                 g.pending.len()
             ));
         }
-        for (i, c) in self.jacks.lock().unwrap().iter().enumerate() {
+        for (i, j) in self.jacks.lock().unwrap().iter().enumerate() {
             out.push(format!(
-                "jack {i} {}",
-                if *c { "connected" } else { "disconnected" }
+                "jack {i} {} association {} sequence {}",
+                if j.connected {
+                    "connected"
+                } else {
+                    "disconnected"
+                },
+                j.association,
+                j.sequence
             ));
         }
         out.join("\n")
@@ -795,7 +837,7 @@ impl VsndBackend {
                 cv: Condvar::new(),
             })
             .collect();
-        let jacks = Mutex::new(vec![true; cfg.jacks as usize]);
+        let jacks = Mutex::new(cfg.initial_jacks());
         let shared = Arc::new(Shared {
             cfg,
             opts,
@@ -1175,6 +1217,114 @@ mod tests {
             "{text}"
         );
         b.shutdown();
+    }
+
+    /// A device with no streams (jacks alternate output, input) and `jacks` jacks, F_REMAP
+    /// as `remap` says.
+    fn jack_backend(jacks: u32, remap: bool) -> (Arc<VsndBackend>, Arc<Control>) {
+        let cfg = Config {
+            jacks,
+            jack_remap: remap,
+            streams: 0,
+            ..Config::default()
+        };
+        let opts = Options {
+            capture_freq: 0.0,
+            capture_amp: 0.0,
+            event_idx: false,
+            poll_us: 1000,
+        };
+        let control = Control::with_controls(ControlSet::None.build());
+        let b = VsndBackend::new(cfg, opts, control.clone()).unwrap();
+        (b, control)
+    }
+
+    fn jack_remap_req(jack_id: u32, association: u32, sequence: u32) -> Vec<u8> {
+        let mut v = association.to_le_bytes().to_vec();
+        v.extend_from_slice(&sequence.to_le_bytes());
+        ctl_req(R_JACK_REMAP, jack_id, &v)
+    }
+
+    /// JACK_INFO of every jack through the device: (features, hda_reg_defconf) of each.
+    fn jack_info(sh: &Arc<Shared>) -> Vec<(u32, u32)> {
+        let n = sh.cfg.jacks;
+        let mut q = R_JACK_INFO.to_le_bytes().to_vec();
+        for x in [0, n, 24] {
+            q.extend_from_slice(&x.to_le_bytes());
+        }
+        let r = sh.handle_ctl(&q, 4 + 24 * n as usize).0;
+        assert_eq!(r.status, S_OK);
+        (0..n as usize)
+            .map(|i| {
+                let b = &r.payload[i * 24..];
+                (le32(b, 4).unwrap_or(0), le32(b, 8).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn jack_remap_through_the_device() {
+        let (b, control) = jack_backend(2, true);
+        let sh = &b.shared;
+        assert_eq!(jack_info(sh), [(1, 0x0101_4010), (1, 0x0181_3010)]);
+        let (r, code, stream, ctl) = sh.handle_ctl(&jack_remap_req(1, 2, 5), 4);
+        assert_eq!(
+            (r, code, stream, ctl),
+            (CtlReply::status(S_OK), R_JACK_REMAP, None, None)
+        );
+        assert_eq!(jack_info(sh), [(1, 0x0101_4010), (1, 0x0181_3025)]);
+        let stats = control.execute("stats").unwrap();
+        assert!(
+            stats.contains("jack 0 connected association 1 sequence 0\njack 1 connected association 2 sequence 5"),
+            "{stats}"
+        );
+        // Errors: short, out of range, too large; nothing changes.
+        for (req, want) in [
+            (jack_remap_req(0, 3, 3)[..15].to_vec(), S_BAD_MSG),
+            (R_JACK_REMAP.to_le_bytes().to_vec(), S_BAD_MSG),
+            (jack_remap_req(2, 3, 3), S_BAD_MSG),
+            (jack_remap_req(0, 16, 3), S_BAD_MSG),
+            (jack_remap_req(0, 3, 16), S_BAD_MSG),
+        ] {
+            let (r, code, ..) = sh.handle_ctl(&req, 4);
+            assert_eq!((r.status, code), (want, R_JACK_REMAP), "{req:?}");
+        }
+        assert_eq!(jack_info(sh), [(1, 0x0101_4010), (1, 0x0181_3025)]);
+        // The connection state is the test control's; a driver reset (GET_VRING_BASE of
+        // the control queue) restores the mapping only.
+        sh.set_jack(1, false);
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        assert_eq!(jack_info(sh), [(1, 0x0101_4010), (1, 0x0181_3010)]);
+        let stats = control.execute("stats").unwrap();
+        assert!(
+            stats.ends_with("jack 1 disconnected association 1 sequence 0"),
+            "{stats}"
+        );
+        // Stopping an I/O queue is no reset.
+        sh.handle_ctl(&jack_remap_req(0, 4, 1), 4);
+        b.stop_vring(QUEUE_TX as u32).unwrap();
+        assert_eq!(jack_info(sh)[0], (1, 0x0101_4041));
+        b.reset_device();
+        assert_eq!(jack_info(sh)[0], (1, 0x0101_4010));
+
+        // Without --jack-remap: features 0, JACK_REMAP NOT_SUPP (BAD_MSG if short or out
+        // of range), JACK_INFO as before.
+        let (b, _) = jack_backend(2, false);
+        let sh = &b.shared;
+        assert_eq!(jack_info(sh), [(0, 0x0101_4010), (0, 0x0181_3010)]);
+        for (req, want) in [
+            (jack_remap_req(0, 2, 5), S_NOT_SUPP),
+            (jack_remap_req(1, 0, 0), S_NOT_SUPP),
+            (jack_remap_req(2, 2, 5), S_BAD_MSG),
+            (jack_remap_req(0, 2, 5)[..12].to_vec(), S_BAD_MSG),
+        ] {
+            assert_eq!(sh.handle_ctl(&req, 4).0.status, want, "{req:?}");
+        }
+        assert_eq!(jack_info(sh), [(0, 0x0101_4010), (0, 0x0181_3010)]);
+        // No jacks: NOT_SUPP, as JACK_INFO.
+        let (b, _) = jack_backend(0, true);
+        let r = b.shared.handle_ctl(&jack_remap_req(0, 2, 5), 4).0;
+        assert_eq!(r.status, S_NOT_SUPP);
     }
 
     #[test]

@@ -25,6 +25,9 @@ usage: vsnd-device --socket PATH [options]
        vsnd-device ctl CONTROL-SOCKET COMMAND...   (send one test-control command)
   --socket PATH        vhost-user socket to listen on (QEMU: -chardev socket,path=PATH)
   --jacks N            config space: jacks (default 0)
+  --jack-remap         every jack offers VIRTIO_SND_JACK_F_REMAP: JACK_REMAP sets its
+                       association and sequence (hda_reg_defconf bits 7:4, 3:0; a driver
+                       reset restores 1, 0); without it JACK_REMAP is NOT_SUPP
   --streams N          config space: PCM streams (default 2; may be 0)
   --chmaps N|standard  channel maps: N stereo (FL FR) maps, map c with the direction and nid
                        of stream c (default 0); or `standard`: for every nid and direction
@@ -93,6 +96,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         match arg.as_str() {
             "--socket" => a.socket = val(arg)?,
             "--jacks" => a.cfg.jacks = num(arg, val(arg)?)?,
+            "--jack-remap" => a.cfg.jack_remap = true,
             "--streams" => a.cfg.streams = num(arg, val(arg)?)?,
             "--chmaps" => match val(arg)?.as_str() {
                 "standard" | "std" => a.cfg.chmap_layout = ChmapLayout::Standard,
@@ -205,10 +209,11 @@ fn main() -> ExitCode {
     log::set_max_level(args.level);
     let c = &args.cfg;
     info!(
-        "vsnd-device {}: socket {}, jacks {} streams {} chmaps {} ({:?}) controls {}, layout {:?}, nids {}, channels 1..{}",
+        "vsnd-device {}: socket {}, jacks {}{} streams {} chmaps {} ({:?}) controls {}, layout {:?}, nids {}, channels 1..{}",
         env!("CARGO_PKG_VERSION"),
         args.socket,
         c.jacks,
+        if c.jack_remap { " (remap)" } else { "" },
         c.streams,
         c.chmaps,
         c.chmap_layout,
@@ -304,6 +309,19 @@ mod tests {
     fn cli() {
         let a = parse("--socket s").unwrap();
         assert_eq!((a.cfg.jacks, a.cfg.streams, a.cfg.chmaps), (0, 2, 0));
+        assert!(!a.cfg.jack_remap);
+        assert_eq!(a.cfg.initial_jack().features, 0);
+        let a = parse("--socket s --jacks 2 --jack-remap").unwrap();
+        assert!(a.cfg.jack_remap);
+        assert_eq!(
+            a.cfg
+                .initial_jacks()
+                .iter()
+                .map(|j| j.features)
+                .collect::<Vec<_>>(),
+            [1 << proto::JACK_F_REMAP; 2]
+        );
+        assert!(parse("--socket s --jack-remap 1").is_err());
         let a =
             parse("--socket s --jacks 1 --streams 0 --chmaps 3 --layout split --persist").unwrap();
         assert_eq!(

@@ -47,6 +47,7 @@ pub const PCM_HDR_SIZE: usize = 8; // virtio_snd_pcm_hdr
 pub const SET_PARAMS_SIZE: usize = 24; // virtio_snd_pcm_set_params
 pub const PCM_INFO_SIZE: usize = 32; // virtio_snd_pcm_info
 pub const JACK_INFO_SIZE: usize = 24; // virtio_snd_jack_info
+pub const JACK_REMAP_SIZE: usize = 16; // virtio_snd_jack_remap
 pub const CHMAP_INFO_SIZE: usize = 24; // virtio_snd_chmap_info
 pub const XFER_SIZE: usize = 4; // virtio_snd_pcm_xfer
 pub const STATUS_SIZE: usize = 8; // virtio_snd_pcm_status
@@ -69,6 +70,17 @@ pub const CTL_TLV_MAX: usize = 65536;
 
 /// Device feature bit: the device has control elements.
 pub const F_CTLS: u32 = 0;
+
+/// Jack feature bit (virtio_snd_jack_info `features`): the jack supports JACK_REMAP.
+pub const JACK_F_REMAP: u32 = 0;
+/// HDA pin default configuration (`hda_reg_defconf`): default association (bits 7:4) and
+/// sequence (bits 3:0); JACK_REMAP values must fit them.
+pub const DEFCONF_ASSOC_SHIFT: u32 = 4;
+pub const DEFCONF_SEQ_SHIFT: u32 = 0;
+pub const DEFCONF_FIELD_MAX: u32 = 0xf;
+/// Every jack's association and sequence until the driver remaps it (and after a reset).
+pub const JACK_INITIAL_ASSOCIATION: u8 = 1;
+pub const JACK_INITIAL_SEQUENCE: u8 = 0;
 
 // Control element roles (VIRTIO_SND_CTL_ROLE_*); on the wire a defined role is
 // `ROLE << 1 | VIRTIO_SND_D_*` (see `ctl_role`).
@@ -310,13 +322,19 @@ pub enum CtlRequest {
         stream_id: u32,
         op: PcmOp,
     },
+    /// JACK_REMAP (virtio_snd_jack_remap); `association` and `sequence` unchecked.
+    JackRemap {
+        jack_id: u32,
+        association: u32,
+        sequence: u32,
+    },
     /// CTL_ENUM_ITEMS, CTL_READ, CTL_WRITE, CTL_TLV_*: a virtio_snd_ctl_hdr; the payload of
     /// WRITE and TLV_WRITE / TLV_COMMAND follows it (at CTL_HDR_SIZE).
     Ctl {
         code: u32,
         control_id: u32,
     },
-    /// A known request this device does not implement (JACK_REMAP) or an unknown one.
+    /// An unknown request.
     Other {
         code: u32,
     },
@@ -349,6 +367,21 @@ pub fn parse_ctl(buf: &[u8]) -> CtlRequest {
                 start_id: le32(buf, 4).unwrap(),
                 count: le32(buf, 8).unwrap(),
                 size: le32(buf, 12).unwrap(),
+            }
+        }
+        R_JACK_REMAP => {
+            if buf.len() < JACK_REMAP_SIZE {
+                return short;
+            }
+            let (Some(jack_id), Some(association), Some(sequence)) =
+                (le32(buf, 4), le32(buf, 8), le32(buf, 12))
+            else {
+                return short;
+            };
+            CtlRequest::JackRemap {
+                jack_id,
+                association,
+                sequence,
             }
         }
         R_PCM_SET_PARAMS => {
@@ -436,19 +469,38 @@ pub fn encode_pcm_info(
     b
 }
 
+/// What JACK_INFO says about one jack besides its nid and direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JackInfo {
+    /// virtio_snd_jack_info `features` (1 << VIRTIO_SND_JACK_F_*).
+    pub features: u32,
+    pub connected: bool,
+    /// Default association and sequence of `hda_reg_defconf` (4 bits each; higher bits
+    /// are cut).
+    pub association: u8,
+    pub sequence: u8,
+}
+
 /// virtio_snd_jack_info: a line-out (output) or line-in (input) jack.
-pub fn encode_jack_info(nid: u32, direction: u8, connected: bool) -> [u8; JACK_INFO_SIZE] {
+pub fn encode_jack_info(nid: u32, direction: u8, jack: &JackInfo) -> [u8; JACK_INFO_SIZE] {
     let mut b = [0u8; JACK_INFO_SIZE];
     b[0..4].copy_from_slice(&nid.to_le_bytes());
-    // features 0. HDA pin default configuration (HDA spec 7.3.3.31): jack
-    // (31:30 = 0), external rear (29:24 = 0x01), line out (23:20 = 0) or line in (8), 1/8"
-    // connector (19:16 = 1), green (15:12 = 4) or blue (3), association 1, sequence 0.
+    b[4..8].copy_from_slice(&jack.features.to_le_bytes());
+    // HDA pin default configuration (HDA spec 7.3.3.31): jack (31:30 = 0), external rear
+    // (29:24 = 0x01), line out (23:20 = 0) or line in (8), 1/8" connector (19:16 = 1),
+    // green (15:12 = 4) or blue (3), association (7:4; initially 1) and sequence (3:0;
+    // initially 0) as the driver last remapped them.
     let (device, colour) = if direction == D_OUTPUT {
         (0x0u32, 0x4u32)
     } else {
         (0x8, 0x3)
     };
-    let defconf = (0x01 << 24) | (device << 20) | (0x1 << 16) | (colour << 12) | (0x1 << 4);
+    let defconf = (0x01 << 24)
+        | (device << 20)
+        | (0x1 << 16)
+        | (colour << 12)
+        | ((u32::from(jack.association) & DEFCONF_FIELD_MAX) << DEFCONF_ASSOC_SHIFT)
+        | ((u32::from(jack.sequence) & DEFCONF_FIELD_MAX) << DEFCONF_SEQ_SHIFT);
     // HDA pin capabilities: presence detect (bit 2), output (bit 4) or input (bit 5).
     let caps: u32 = (1 << 2)
         | if direction == D_OUTPUT {
@@ -458,7 +510,7 @@ pub fn encode_jack_info(nid: u32, direction: u8, connected: bool) -> [u8; JACK_I
         };
     b[8..12].copy_from_slice(&defconf.to_le_bytes());
     b[12..16].copy_from_slice(&caps.to_le_bytes());
-    b[16] = connected as u8;
+    b[16] = jack.connected as u8;
     b
 }
 
@@ -597,12 +649,107 @@ mod tests {
         assert_eq!(parse_ctl(&[1, 0]), CtlRequest::Short { code: 0, len: 2 });
         assert_eq!(
             parse_ctl(&R_JACK_REMAP.to_le_bytes()),
-            CtlRequest::Other { code: R_JACK_REMAP }
+            CtlRequest::Short {
+                code: R_JACK_REMAP,
+                len: 4
+            }
         );
         assert_eq!(
             parse_ctl(&0x0307u32.to_le_bytes()),
             CtlRequest::Other { code: 0x307 }
         );
+    }
+
+    fn jack_remap_req(jack_id: u32, association: u32, sequence: u32) -> Vec<u8> {
+        let mut v = pcm_hdr(R_JACK_REMAP, jack_id);
+        v.extend_from_slice(&association.to_le_bytes());
+        v.extend_from_slice(&sequence.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn parse_jack_remap() {
+        let b = jack_remap_req(3, 0x0102_0304, 0xffff_fff5);
+        assert_eq!(b.len(), JACK_REMAP_SIZE);
+        // The values are taken as they are (checked by the device), little endian.
+        assert_eq!(
+            parse_ctl(&b),
+            CtlRequest::JackRemap {
+                jack_id: 3,
+                association: 0x0102_0304,
+                sequence: 0xffff_fff5
+            }
+        );
+        // Bytes after the struct are ignored.
+        let mut long = jack_remap_req(1, 2, 5);
+        long.extend_from_slice(&[0xff; 8]);
+        assert_eq!(
+            parse_ctl(&long),
+            CtlRequest::JackRemap {
+                jack_id: 1,
+                association: 2,
+                sequence: 5
+            }
+        );
+        // Anything shorter than the 16 bytes of virtio_snd_jack_remap: Short (BAD_MSG).
+        for len in [4, 8, 12, 15] {
+            assert_eq!(
+                parse_ctl(&b[..len]),
+                CtlRequest::Short {
+                    code: R_JACK_REMAP,
+                    len
+                },
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn jack_info_layout() {
+        let j = JackInfo {
+            features: 0,
+            connected: true,
+            association: JACK_INITIAL_ASSOCIATION,
+            sequence: JACK_INITIAL_SEQUENCE,
+        };
+        let defconf = |b: &[u8; JACK_INFO_SIZE]| le32(b, 8).unwrap();
+        // Line out, green: association 1, sequence 0; line in, blue.
+        let out = encode_jack_info(2, D_OUTPUT, &j);
+        assert_eq!(out[..8], [2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(defconf(&out), 0x0101_4010);
+        assert_eq!(le32(&out, 12), Some(0x14));
+        assert_eq!(out[16..], [1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(defconf(&encode_jack_info(0, D_INPUT, &j)), 0x0181_3010);
+        // F_REMAP in features; a remap changes bits 7:4 and 3:0 only.
+        let r = JackInfo {
+            features: 1 << JACK_F_REMAP,
+            connected: false,
+            association: 2,
+            sequence: 5,
+        };
+        let b = encode_jack_info(0, D_OUTPUT, &r);
+        assert_eq!((le32(&b, 4), b[16]), (Some(1), 0));
+        assert_eq!(defconf(&b), 0x0101_4025);
+        let b = encode_jack_info(
+            0,
+            D_INPUT,
+            &JackInfo {
+                association: 15,
+                sequence: 15,
+                ..r
+            },
+        );
+        assert_eq!(defconf(&b), 0x0181_30ff);
+        let b = encode_jack_info(
+            0,
+            D_OUTPUT,
+            &JackInfo {
+                association: 0,
+                sequence: 0,
+                ..r
+            },
+        );
+        assert_eq!(defconf(&b), 0x0101_4000);
     }
 
     #[test]
@@ -683,8 +830,18 @@ mod tests {
             (&i[0..4], &i[24..27]),
             (&[3, 0, 0, 0][..], &[D_OUTPUT, 1, 8][..])
         );
-        assert_eq!(encode_jack_info(0, D_OUTPUT, true)[16], 1);
-        assert_eq!(encode_jack_info(2, D_OUTPUT, false)[..4], [2, 0, 0, 0]);
+        let j = JackInfo {
+            features: 0,
+            connected: false,
+            association: 1,
+            sequence: 0,
+        };
+        let on = JackInfo {
+            connected: true,
+            ..j
+        };
+        assert_eq!(encode_jack_info(0, D_OUTPUT, &on)[16], 1);
+        assert_eq!(encode_jack_info(2, D_OUTPUT, &j)[..4], [2, 0, 0, 0]);
         assert_eq!(
             encode_chmap_info(0, D_OUTPUT, &[CHMAP_FL, CHMAP_FR])[..8],
             [0, 0, 0, 0, 0, 2, CHMAP_FL, CHMAP_FR]

@@ -242,6 +242,8 @@ enum AlsaOp {
     Start,
     Stop,
     Release,
+    /// A system sleep: the device was reset, then the driver's resume ran.
+    Sleep,
 }
 
 fn alsa_op() -> impl Strategy<Value = AlsaOp> {
@@ -251,6 +253,7 @@ fn alsa_op() -> impl Strategy<Value = AlsaOp> {
         Just(AlsaOp::Start),
         Just(AlsaOp::Stop),
         Just(AlsaOp::Release),
+        Just(AlsaOp::Sleep),
     ]
 }
 
@@ -825,10 +828,15 @@ proptest! {
                 AlsaOp::HwParams => state::plan_hw_params(s).ok(),
                 AlsaOp::Prepare => {
                     let p = state::plan_prepare(s);
-                    prop_assert_eq!(p.is_err(), s == State::Idle);
+                    prop_assert!(p.is_ok());
                     p.ok()
                 }
                 AlsaOp::Release => Some(state::plan_release(s)),
+                AlsaOp::Sleep => {
+                    let plan = state::plan_resume(s);
+                    s = State::Idle;
+                    Some(plan)
+                }
                 AlsaOp::Start | AlsaOp::Stop => {
                     // `trigger` checks with `apply` and sends only what the spec allows.
                     let r = if matches!(op, AlsaOp::Start) { Request::Start } else { Request::Stop };
@@ -856,6 +864,7 @@ proptest! {
                     AlsaOp::HwParams => prop_assert_eq!(s, State::ParamsSet),
                     AlsaOp::Prepare => prop_assert_eq!(s, State::Prepared),
                     AlsaOp::Release => prop_assert!(!s.may_hold_io()),
+                    AlsaOp::Sleep => prop_assert!(!matches!(s, State::Running | State::Stopped)),
                     AlsaOp::Start | AlsaOp::Stop => {}
                 }
             }

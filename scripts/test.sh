@@ -143,6 +143,11 @@ GUEST_RUNS=(
 	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
 	"vsnd-multi|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240|vsnd-multi.sh"
 	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test|kselftest.sh"
+	"vsnd-remap|--vsnd '--streams=2 --jacks=2 --jack-remap'|vsnd-remap.sh"
+	# System sleep with streams open (suspend-to-idle, pm_test=devices), on QEMU's device and
+	# on vsnd-device (a vhost-user device: the reset goes through the backend).
+	"suspend|--backend none --timeout 300|suspend.sh"
+	"suspend-vsnd|--vsnd '--streams=2 --controls=default --reset-controls' --timeout 300|suspend.sh"
 	# One fault per --vsnd-exec, each on a stream of its own (tests/guest/vsnd-faults.sh, Documentation/fault-matrix.rst).
 	"vsnd-faults|--timeout 300 --vsnd --streams=48 \
 		--vsnd-exec 'fault ctl-status IO_ERR on PCM_INFO count 1' --vsnd-exec 'fault ctl-short 20 on PCM_INFO count 1' \
@@ -176,6 +181,9 @@ GUEST_RUNS=(
 	"pulse@c|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off --append bench.driver=c|pulse.sh"
 	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
 	"vsnd-controls@c|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20' --append bench.driver=c|vsnd-controls.sh"
+	"vsnd-remap@c|--vsnd '--streams=2 --jacks=2 --jack-remap' --append bench.driver=c|vsnd-remap.sh"
+	"suspend@c|--backend none --timeout 300 --append bench.driver=c|suspend.sh"
+	"suspend-vsnd@c|--vsnd '--streams=2 --controls=default --reset-controls' --timeout 300 --append bench.driver=c|suspend.sh"
 	"vsnd-multi@c|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240 --append bench.driver=c|vsnd-multi.sh"
 	"mixer-test@c|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.driver=c|kselftest.sh"
 	"vsnd-faults@c|--timeout 300 --vsnd --streams=48 --append bench.driver=c \
@@ -216,6 +224,7 @@ GUEST_RUNS=(
 	"vsnd-smoke@$KVER2|--vsnd --streams=2 --append bench.driver=rs --append bench.period=64|vsnd-smoke.sh"
 	"pcm@$KVER2|--backend none|pcm.sh"
 	"pcm-poll@$KVER2|--backend none --append bench.rsparams=poll=1|pcm.sh"
+	"suspend@$KVER2|--backend none --timeout 300|suspend.sh"
 )
 # Runs too long for CI (--long): the soak of issue 6, 10 minutes of full-duplex streaming
 # at 256-frame periods with an exact frame count (tests/guest/soak.sh); with --debug-kernel,

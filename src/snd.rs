@@ -299,6 +299,61 @@ impl virtio::Driver for VirtioSnd {
     fn remove(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) {
         this.remove();
     }
+
+    fn freeze(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
+        // The PCM devices were suspended before (children first): running substreams were
+        // stopped with ALSA's SUSPEND trigger. The streams give their I/O back, then the
+        // reset: messages still in flight come back cancelled.
+        for s in this.streams() {
+            s.suspend(this);
+        }
+        // The reset may take the device's control values back to their defaults.
+        if let Some(kctls) = this.kctls.as_ref() {
+            kctls.save();
+        }
+        this.queues.shutdown(|_, msg| msg.cancel());
+        for s in this.streams() {
+            s.device_lost(this);
+        }
+        Ok(())
+    }
+
+    fn restore(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
+        this.queues.restart()
+    }
+
+    fn resume(dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
+        this.fill_event_queue()?;
+        for s in this.streams() {
+            if let Err(e) = s.resume(this) {
+                dev_warn!(
+                    dev.as_ref(),
+                    "stream {}: not set up again after resume ({:?}); the next prepare retries\n",
+                    s.id,
+                    e
+                );
+            }
+        }
+        if let Some(kctls) = this.kctls.as_ref() {
+            if let Err(e) = kctls.restore() {
+                dev_warn!(
+                    dev.as_ref(),
+                    "control values not all written back after resume: {:?}\n",
+                    e
+                );
+            }
+        }
+        if let Some(jacks) = this.jacks.as_ref() {
+            if let Err(e) = jacks.refresh(this) {
+                dev_warn!(
+                    dev.as_ref(),
+                    "jack states not read again after resume: {:?}\n",
+                    e
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl VirtioSnd {
@@ -327,6 +382,11 @@ impl VirtioSnd {
         }
         q.kick(wire::QUEUE_EVENT)?;
         Ok(())
+    }
+
+    /// The streams that the device described.
+    fn streams(&self) -> impl Iterator<Item = &Arc<Stream>> {
+        self.streams.as_ref().into_iter().flatten().flatten()
     }
 
     fn stream(&self, id: u32) -> Option<&Arc<Stream>> {

@@ -138,6 +138,23 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     ///
     /// The adapter resets the device afterwards (if the driver has not already).
     fn remove(dev: &Device<device::Core<'_>>, this: &Arc<Self>);
+
+    /// Stops all I/O for a system sleep: the driver resets the device and deletes its
+    /// virtqueues (see [`Virtqueues::shutdown`]). The device's state is lost.
+    ///
+    /// On error the system does not go to sleep, and the device must be as before.
+    fn freeze(dev: &Device<device::Core<'_>>, this: &Arc<Self>) -> Result;
+
+    /// Finds the virtqueues again after [`Driver::freeze`] (see [`Virtqueues::restart`]).
+    ///
+    /// The device is not ready yet: no request may be sent.
+    fn restore(dev: &Device<device::Core<'_>>, this: &Arc<Self>) -> Result;
+
+    /// Talks to the device, ready again after [`Driver::restore`], to bring back what it
+    /// lost in the reset.
+    ///
+    /// On error the virtio core marks the device as failed.
+    fn resume(dev: &Device<device::Core<'_>>, this: &Arc<Self>) -> Result;
 }
 
 /// An adapter for the registration of virtio drivers.
@@ -172,6 +189,11 @@ unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
             (*d).feature_table_size = features;
             (*d).probe = Some(Self::probe_callback);
             (*d).remove = Some(Self::remove_callback);
+            #[cfg(CONFIG_PM_SLEEP)]
+            {
+                (*d).freeze = Some(Self::freeze_callback);
+                (*d).restore = Some(Self::restore_callback);
+            }
         }
         // SAFETY: `vdrv` is a valid `struct virtio_driver`, pinned until `unregister`.
         to_result(unsafe { sys::__register_virtio_driver(vdrv.get(), module.as_ptr()) })
@@ -224,6 +246,43 @@ impl<T: Driver> Adapter<T> {
         // running virtqueue callbacks, so the callback target can go.
         dev.reset();
         dev.clear_callback_target::<T>();
+    }
+
+    /// `freeze` of `struct virtio_driver`: the virtio core calls it on suspend and
+    /// hibernation, under the device lock, after the devices below (the ALSA card's) were
+    /// suspended.
+    // Without `CONFIG_PM_SLEEP`, `struct virtio_driver` has no `freeze`/`restore`.
+    #[cfg_attr(not(CONFIG_PM_SLEEP), expect(dead_code))]
+    extern "C" fn freeze_callback(vdev: *mut sys::virtio_device) -> c_int {
+        // SAFETY: The virtio core only calls `freeze` with a valid, bound device, under its
+        // device lock.
+        //
+        // INVARIANT: `vdev` is valid for the duration of `freeze_callback()`.
+        let dev = unsafe { &*vdev.cast::<Device<device::CoreInternal<'_>>>() };
+        // SAFETY: `freeze` is only called for a bound device, whose `probe` stored an
+        // `Arc<T>` with `set_drvdata`.
+        let data = unsafe { dev.as_ref().drvdata_borrow::<Arc<T>>() };
+        from_result(|| T::freeze(dev, &data).map(|()| 0))
+    }
+
+    /// `restore` of `struct virtio_driver`: the virtio core calls it on resume, under the
+    /// device lock, with the device reset and its features negotiated again. If this leaves
+    /// the device not ready, the core makes it ready.
+    // Without `CONFIG_PM_SLEEP`, `struct virtio_driver` has no `freeze`/`restore`.
+    #[cfg_attr(not(CONFIG_PM_SLEEP), expect(dead_code))]
+    extern "C" fn restore_callback(vdev: *mut sys::virtio_device) -> c_int {
+        // SAFETY: The virtio core only calls `restore` with a valid, bound device, under its
+        // device lock.
+        //
+        // INVARIANT: `vdev` is valid for the duration of `restore_callback()`.
+        let dev = unsafe { &*vdev.cast::<Device<device::CoreInternal<'_>>>() };
+        // SAFETY: As in `freeze_callback`.
+        let data = unsafe { dev.as_ref().drvdata_borrow::<Arc<T>>() };
+        from_result(|| {
+            T::restore(dev, &data)?;
+            dev.ready();
+            T::resume(dev, &data).map(|()| 0)
+        })
     }
 
     extern "C" fn vq_callback(vq: *mut sys::virtqueue) {

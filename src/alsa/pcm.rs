@@ -46,6 +46,7 @@ pub(crate) mod info {
     pub(crate) const NO_REWINDS: u32 = sys::SNDRV_PCM_INFO_NO_REWINDS;
     pub(crate) const SYNC_APPLPTR: u32 = sys::SNDRV_PCM_INFO_SYNC_APPLPTR;
     pub(crate) const DRAIN_TRIGGER: u32 = sys::SNDRV_PCM_INFO_DRAIN_TRIGGER;
+    pub(crate) const RESUME: u32 = sys::SNDRV_PCM_INFO_RESUME;
 }
 
 /// The ALSA state of a substream (`SNDRV_PCM_STATE_*`).

@@ -24,6 +24,7 @@ use crate::{
         },
     },
     spec::info::{
+        ctl_access,
         ctl_code,
         ctl_enum_item,
         ctl_hdr,
@@ -42,8 +43,12 @@ use crate::{
     },
 };
 use kernel::{
+    new_mutex,
     prelude::*,
-    sync::Arc,
+    sync::{
+        Arc,
+        Mutex, //
+    },
     uaccess::UserSlice, //
 };
 
@@ -57,9 +62,13 @@ struct Element {
 }
 
 /// The device's elements, in the order of the card's mixer elements.
+#[pin_data]
 pub(super) struct Kctls {
     snd: Arc<VirtioSnd>,
     elems: KVec<Element>,
+    /// Values read when a system sleep began, by element, to write back after it.
+    #[pin]
+    saved: Mutex<KVVec<Option<CtlValue>>>,
 }
 
 /// The card's elements, and which of them each device element ID is.
@@ -67,9 +76,45 @@ pub(super) struct KctlMap {
     controls: Arc<Controls>,
     /// Position in `controls` by device element ID (`None`: not created).
     by_id: KVec<Option<usize>>,
+    kctls: Arc<Kctls>,
 }
 
 impl KctlMap {
+    /// A system sleep begins (process context): reads the value of every element that the
+    /// user can write and that does not change by itself (not volatile), to write it back
+    /// after the device's reset ([`KctlMap::restore`]). An element that cannot be read now
+    /// is not written back.
+    pub(super) fn save(&self) {
+        let k = &self.kctls;
+        let mut saved = k.saved.lock();
+        saved.clear();
+        for e in k.elems.iter() {
+            let keep =
+                e.info.has_access(ctl_access::WRITE) && !e.info.has_access(ctl_access::VOLATILE);
+            let value = if keep { k.read(e).ok() } else { None };
+            if saved.push(value, GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// After a system sleep: writes back the values that [`KctlMap::save`] read (the reset
+    /// may have taken the device's back to their defaults). Returns the first error; the
+    /// other elements are written all the same.
+    pub(super) fn restore(&self) -> Result {
+        let k = &self.kctls;
+        let saved = core::mem::take(&mut *k.saved.lock());
+        let mut result = Ok(());
+        for (e, value) in k.elems.iter().zip(saved.iter()) {
+            if let Some(value) = value {
+                if let Err(err) = k.snd.ctl_request(&value.write_request(e.id), 0) {
+                    result = result.and(Err(err));
+                }
+            }
+        }
+        result
+    }
+
     /// Announces a `CTL_NOTIFY` event to ALSA (interrupt context).
     pub(super) fn notify(&self, snd: &VirtioSnd, data: u32) {
         let event = match CtlEvent::from_data(data) {
@@ -147,11 +192,12 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
         }
     }
     let mut by_id = KVec::from_elem(None, count as usize, GFP_KERNEL)?;
-    let kctls = Arc::new(
-        Kctls {
+    let kctls = Arc::pin_init(
+        pin_init!(Kctls {
             snd: snd.clone(),
             elems,
-        },
+            saved <- new_mutex!(KVVec::new()),
+        }),
         GFP_KERNEL,
     )?;
     for (n, e) in kctls.elems.iter().enumerate() {
@@ -179,6 +225,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
     Ok(KctlMap {
         controls: card.controls(),
         by_id,
+        kctls,
     })
 }
 

@@ -51,6 +51,8 @@ use kernel::{
 /// - `NO_REWINDS`: queued periods belong to the device.
 /// - `DRAIN_TRIGGER`: a drain queues the last, partial period at once (padded with
 ///   silence), also when the drain is what starts the stream.
+/// - `RESUME`: after a system sleep, the driver has set the streams up again on the device
+///   (`VirtioSnd::resume`), and the `RESUME` trigger starts them where they stopped.
 const INFO: u32 = info::MMAP
     | info::MMAP_VALID
     | info::INTERLEAVED
@@ -59,7 +61,8 @@ const INFO: u32 = info::MMAP
     | info::PAUSE
     | info::NO_REWINDS
     | info::SYNC_APPLPTR
-    | info::DRAIN_TRIGGER;
+    | info::DRAIN_TRIGGER
+    | info::RESUME;
 
 /// Asks the device for the description of all its streams.
 ///

@@ -144,6 +144,15 @@ struct Poller {
     snd: Arc<VirtioSnd>,
 }
 
+/// Where a stream stood when a system sleep began.
+#[derive(Clone, Copy)]
+struct Asleep {
+    /// On the device (before the sleep released its I/O).
+    state: State,
+    /// The period accounting, before the release gave the periods in flight back.
+    periods: Periods,
+}
+
 /// State of the sleeping (control) side of a stream.
 struct Ctl {
     params: Option<PcmSetParams>,
@@ -153,6 +162,8 @@ struct Ctl {
 struct Io {
     /// Where the stream stands on the device.
     dev_state: State,
+    /// Where it stood when a system sleep began (see [`Stream::suspend`]).
+    asleep: Option<Asleep>,
     geo: Option<Geometry>,
     buffer: Option<Arc<DmaBuffer>>,
     /// One message per period slot.
@@ -251,6 +262,7 @@ impl Stream {
                 io <- new_spinlock_irq!(
                     Io {
                         dev_state: State::Idle,
+                        asleep: None,
                         geo: None,
                         buffer: None,
                         msgs: KVec::new(),
@@ -577,6 +589,97 @@ impl Stream {
         io.unkicked = 0;
         io.latency_bytes = 0;
         io.padded_underrun = false;
+        Ok(())
+    }
+
+    /// A system sleep begins, before the device is reset (process context, no lock held;
+    /// ALSA has suspended the substream already: a running one got STOP).
+    ///
+    /// The stream remembers where it stood, and gives the device's I/O back with RELEASE
+    /// while the virtqueues still exist: a device that kept buffers across its reset would
+    /// hand them back on the new virtqueues (QEMU's device does). Best effort: the reset
+    /// that follows takes back whatever the device keeps.
+    pub(super) fn suspend(&self, snd: &VirtioSnd) {
+        self.wait_triggers(snd);
+        self.stop_poller();
+        let ctl = self.ctl.lock();
+        let state = {
+            let mut io = self.io.lock();
+            io.asleep = Some(Asleep {
+                state: io.dev_state,
+                periods: io.periods,
+            });
+            io.dev_state
+        };
+        for r in state::plan_release(state).iter() {
+            if let Err(e) = self.request_locked(snd, &ctl, r) {
+                dev_dbg!(
+                    snd.dev.as_ref(),
+                    "stream {}: {:?} before sleep failed: {:?}\n",
+                    self.id,
+                    r,
+                    e
+                );
+                return;
+            }
+        }
+        if state.may_hold_io() {
+            // On a timeout the messages are replaced (and logged); the reset takes them.
+            let _ = self.drain_io(snd);
+        }
+    }
+
+    /// The device was reset for a system sleep, and every message came back cancelled
+    /// (process context, no lock held).
+    ///
+    /// The stream forgets its periods in flight: they go again from where the device had
+    /// not played (written) them, after [`Stream::resume`].
+    pub(super) fn device_lost(&self, snd: &VirtioSnd) {
+        self.stop_poller();
+        let _ctl = self.ctl.lock();
+        let mut io = self.io.lock();
+        if io.running {
+            // ALSA suspends every running substream before the device's freeze.
+            dev_warn!(
+                snd.dev.as_ref(),
+                "stream {}: still running at suspend\n",
+                self.id
+            );
+        }
+        self.set_running(snd, &mut io, false);
+        io.dev_state = State::Idle;
+        if let Some(asleep) = io.asleep {
+            // The release completed the periods in flight, which the device did not play.
+            io.periods = asleep.periods;
+        }
+        io.periods.forget_in_flight();
+        let n = io.msgs.len();
+        io.free.clear();
+        for slot in 0..n {
+            // Capacity is `n` (reserved in `replace_msgs`): no allocation.
+            if io.free.push(slot, GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        io.unkicked = 0;
+        io.latency_bytes = 0;
+        io.padded_underrun = false;
+    }
+
+    /// After a system sleep: sends the parameters again and, if the stream was prepared,
+    /// `PREPARE`, so that ALSA's `RESUME` trigger starts it where it stopped. On error the
+    /// stream stays as the reset left it; the next `prepare` sends what is missing.
+    pub(super) fn resume(&self, snd: &VirtioSnd) -> Result {
+        let ctl = self.ctl.lock();
+        let before = self
+            .io
+            .lock()
+            .asleep
+            .take()
+            .map_or(State::Idle, |a| a.state);
+        for r in state::plan_resume(before).iter() {
+            self.request_locked(snd, &ctl, r)?;
+        }
         Ok(())
     }
 

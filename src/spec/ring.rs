@@ -258,6 +258,14 @@ impl Periods {
         self.pos(geo, boundary, self.completed)
     }
 
+    /// Forgets the periods in flight, which the device lost in a reset (a system sleep):
+    /// the next period handed out is the first one not completed. Playback sends again what
+    /// the device had not played (the application cannot have overwritten it: ALSA's
+    /// position did not pass it), and capture has the device write again where it had not.
+    pub(crate) fn forget_in_flight(&mut self) {
+        self.queued = self.completed;
+    }
+
     /// Follows a reset of ALSA's positions (`SNDRV_PCM_IOCTL_RESET`): the core moved its
     /// hardware position back by whole buffers, to `hw_ptr`, and the application pointer with
     /// it. The periods keep their buffer slots; their positions move back by as many whole
@@ -418,6 +426,27 @@ mod tests {
         assert_eq!(w.capture_ready(&g, 2560, 4096), 0);
         // Ahead of the completed position (only a reset race): nothing unread.
         assert_eq!(w.capture_ready(&g, 266, 4096), 1);
+    }
+
+    #[test]
+    fn a_device_reset_resends_from_the_hardware_position() {
+        let g = geo();
+        let boundary = 1 << 20;
+        let mut p = Periods::default();
+        p.queue(4);
+        assert!(p.complete());
+        let hw = p.completed_pos(&g, boundary);
+        p.forget_in_flight();
+        assert_eq!(p.in_flight(), 0);
+        assert_eq!(p.completed_pos(&g, boundary), hw);
+        // The next period starts where the device stopped: frame 256, whose data ALSA still
+        // holds (the application has written up to 1024 and cannot pass the position).
+        assert_eq!(p.queued_pos(&g, boundary), 256);
+        assert_eq!(p.playback_ready(&g, 1024 - 256, false), 3);
+        // Capture: three periods were read; the device gets them all back.
+        assert_eq!(p.capture_ready(&g, 256, boundary), 4);
+        // Nothing completes that was not queued again.
+        assert!(!p.complete());
     }
 
     #[test]

@@ -108,12 +108,12 @@ pub(crate) fn plan_hw_params(state: State) -> Result<Plan, Invalid> {
 }
 
 /// Requests for ALSA's `prepare`: a fresh start position, with no I/O left on the device.
+///
+/// ALSA only prepares a stream after `hw_params`: a stream that is `Idle` then lost its
+/// parameters in a device reset (a system sleep), and they are sent again.
 pub(crate) fn plan_prepare(state: State) -> Result<Plan, Invalid> {
     match state {
-        State::Idle => Err(Invalid {
-            state,
-            request: Request::Prepare,
-        }),
+        State::Idle => Ok(Plan::of(&[Request::SetParams, Request::Prepare])),
         State::Running => Ok(Plan::of(&[
             Request::Stop,
             Request::Release,
@@ -121,6 +121,19 @@ pub(crate) fn plan_prepare(state: State) -> Result<Plan, Invalid> {
         ])),
         State::Prepared | State::Stopped => Ok(Plan::of(&[Request::Release, Request::Prepare])),
         State::ParamsSet | State::Released => Ok(Plan::of(&[Request::Prepare])),
+    }
+}
+
+/// Requests that bring a stream back to where it stood (`before`) when the device was reset
+/// for a system sleep, now that the device is `Idle`: its parameters, and if it was
+/// prepared (or ran since), a fresh `PREPARE`, so that ALSA's `RESUME` trigger can start it.
+pub(crate) fn plan_resume(before: State) -> Plan {
+    match before {
+        State::Idle => Plan::default(),
+        State::ParamsSet | State::Released => Plan::of(&[Request::SetParams]),
+        State::Prepared | State::Running | State::Stopped => {
+            Plan::of(&[Request::SetParams, Request::Prepare])
+        }
     }
 }
 
@@ -188,13 +201,30 @@ mod tests {
         for s in ALL_STATES {
             let p = plan_hw_params(s).unwrap();
             assert_eq!(run(s, p), S::ParamsSet);
-            if let Ok(p) = plan_prepare(s) {
-                assert_eq!(run(s, p), S::Prepared);
-            } else {
-                assert_eq!(s, S::Idle);
-            }
+            assert_eq!(run(s, plan_prepare(s).unwrap()), S::Prepared);
             let after = run(s, plan_release(s));
             assert!(!after.may_hold_io(), "{s:?} -> {after:?} still holds I/O");
+        }
+    }
+
+    #[test]
+    fn resume_brings_back_what_the_reset_lost() {
+        for before in ALL_STATES {
+            // The device was reset: every stream starts from `Idle` again.
+            let after = run(S::Idle, plan_resume(before));
+            let expected = match before {
+                S::Idle => S::Idle,
+                S::ParamsSet | S::Released => S::ParamsSet,
+                S::Prepared | S::Running | S::Stopped => S::Prepared,
+            };
+            assert_eq!(after, expected, "from {before:?}");
+            // ALSA's next step is valid: RESUME (START) for a stream that was prepared,
+            // `prepare` and `hw_params` for any.
+            if before.may_hold_io() {
+                assert!(after.apply(R::Start).is_ok());
+            }
+            assert!(plan_prepare(after).is_ok());
+            assert!(plan_hw_params(after).is_ok());
         }
     }
 

@@ -125,6 +125,9 @@ unsafe impl<Q: Buffers, const N: usize> Send for Inner<Q, N> {}
 #[pin_data(PinnedDrop)]
 pub(crate) struct Virtqueues<Q: Buffers, const N: usize> {
     dev: ARef<Device>,
+    /// What `virtio_find_vqs` needs to find the queues again ([`Virtqueues::restart`]).
+    names: [&'static CStr; N],
+    callback: extern "C" fn(*mut sys::virtqueue),
     #[pin]
     inner: SpinLockIrq<Inner<Q, N>>,
 }
@@ -136,25 +139,13 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
         callback: extern "C" fn(*mut sys::virtqueue),
     ) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
-            let mut vqs = [ptr::null_mut(); N];
-            let mut infos: [sys::virtqueue_info; N] =
-                core::array::from_fn(|i| sys::virtqueue_info {
-                    name: names[i].as_char_ptr(),
-                    callback: Some(callback),
-                    ctx: false,
-                });
-            // SAFETY: `dev` is a valid device being probed; both arrays hold `N` entries.
-            to_result(unsafe {
-                sys::rsnd_virtio_find_vqs(
-                    dev.as_raw(),
-                    u32::try_from(N)?,
-                    vqs.as_mut_ptr(),
-                    infos.as_mut_ptr(),
-                )
-            })?;
+            // SAFETY: `dev` is a valid device being probed, with no virtqueues yet.
+            let vqs = unsafe { find_vqs(&dev, &names, callback) }?;
             // INVARIANT: `vqs` are the queues just found, and none holds a token yet.
             Ok(try_pin_init!(Self {
                 dev,
+                names,
+                callback,
                 inner <- new_spinlock_irq!(
                     Inner { vqs, live: true, _tokens: PhantomData },
                     c"virtio_snd_rs:vqs"
@@ -170,8 +161,8 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
 
     /// Resets the device, hands every token back to `cancel`, and deletes the queues.
     ///
-    /// Afterwards every operation fails with `ENODEV`. Must be called in process context;
-    /// calling it again does nothing.
+    /// Afterwards every operation fails with `ENODEV`, until [`Virtqueues::restart`]. Must be
+    /// called in process context; calling it again does nothing.
     pub(crate) fn shutdown(&self, mut cancel: impl FnMut(usize, Q)) {
         if !self.inner.lock().live {
             return;
@@ -194,6 +185,54 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
         // SAFETY: The queues were found for `dev`, and no token is left on them.
         unsafe { sys::rsnd_virtio_del_vqs(self.dev.as_raw()) };
     }
+
+    /// Finds the queues again after a [`Virtqueues::shutdown`] (a resume from system sleep);
+    /// the device is not ready yet. Does nothing if the queues are live.
+    ///
+    /// Must be called in process context, serialised with `shutdown` (the driver core does:
+    /// both run under the device lock, from `freeze`/`restore` or `remove`).
+    pub(crate) fn restart(&self) -> Result {
+        if self.inner.lock().live {
+            return Ok(());
+        }
+        // SAFETY: `dev` is a valid device whose queues were deleted by `shutdown` (not live),
+        // and the caller serialises this with `shutdown`, so no queue exists.
+        let vqs = unsafe { find_vqs(&self.dev, &self.names, self.callback) }?;
+        let mut inner = self.inner.lock();
+        // INVARIANT: `vqs` are the queues just found, and none holds a token yet.
+        inner.vqs = vqs;
+        inner.live = true;
+        Ok(())
+    }
+}
+
+/// Finds the `N` queues of `dev`, with `callback` for each.
+///
+/// # Safety
+///
+/// `dev` is a valid device that has no virtqueues, in probe or restore.
+unsafe fn find_vqs<const N: usize>(
+    dev: &Device,
+    names: &[&'static CStr; N],
+    callback: extern "C" fn(*mut sys::virtqueue),
+) -> Result<[*mut sys::virtqueue; N]> {
+    let mut vqs = [ptr::null_mut(); N];
+    let mut infos: [sys::virtqueue_info; N] = core::array::from_fn(|i| sys::virtqueue_info {
+        name: names[i].as_char_ptr(),
+        callback: Some(callback),
+        ctx: false,
+    });
+    // SAFETY: `dev` is valid and has no queues (the safety requirements); both arrays hold
+    // `N` entries, and the names are `'static`.
+    to_result(unsafe {
+        sys::rsnd_virtio_find_vqs(
+            dev.as_raw(),
+            u32::try_from(N)?,
+            vqs.as_mut_ptr(),
+            infos.as_mut_ptr(),
+        )
+    })?;
+    Ok(vqs)
 }
 
 /// Hands every token of `vq` back to `f`: used ones first, then unused ones.

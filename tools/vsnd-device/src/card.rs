@@ -74,6 +74,9 @@ pub struct Config {
     pub pcm_features: u32,
     /// Control elements (config space `controls`; VIRTIO_SND_F_CTLS if not 0).
     pub controls: u32,
+    /// `--reset-controls`: a driver reset puts every control element's value back to its
+    /// initial value (without it the values survive a reset).
+    pub reset_controls: bool,
     /// HDA function nodes the streams are spread over (at least 1; see [`Config::nid`]).
     pub nids: u32,
     /// PCM_INFO channels_max of every stream (channels_min is 1).
@@ -91,6 +94,7 @@ impl Default for Config {
             layout: Layout::Alternate,
             pcm_features: 0,
             controls: 0,
+            reset_controls: false,
             nids: 1,
             channels_max: DEFAULT_CHANNELS_MAX,
             chmap_layout: ChmapLayout::Stereo,

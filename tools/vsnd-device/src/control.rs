@@ -228,6 +228,9 @@ pub struct Control {
     /// The device's control elements: here rather than in the device, so that they keep
     /// their values from one connection to the next and `--exec` can set them.
     controls: Mutex<Controls>,
+    /// Each element's value as the device started (the set as built, before `--exec` and
+    /// any `ctl-set`): what a driver reset restores with `--reset-controls`.
+    initial_values: Vec<Vec<u8>>,
     faults: Mutex<Vec<Fault>>,
     triggers: Mutex<Vec<Trigger>>,
     current: Mutex<Weak<Shared>>,
@@ -242,6 +245,7 @@ impl Control {
 
     pub fn with_controls(controls: Controls) -> Arc<Self> {
         Arc::new(Control {
+            initial_values: controls.values(),
             controls: Mutex::new(controls),
             faults: Mutex::new(Vec::new()),
             triggers: Mutex::new(Vec::new()),
@@ -265,6 +269,13 @@ impl Control {
 
     pub fn controls(&self) -> MutexGuard<'_, Controls> {
         self.controls.lock().unwrap()
+    }
+
+    /// A driver reset with `--reset-controls`: every control element's value back to its
+    /// initial value, as hardware that loses its mixer state would. Sends no CTL_NOTIFY
+    /// (the driver's queues are being torn down). Returns how many elements changed.
+    pub fn reset_values(&self) -> usize {
+        self.controls().restore_values(&self.initial_values)
     }
 
     /// Sends CTL_NOTIFY for a change made here; the change stands if it cannot be sent.
@@ -806,6 +817,37 @@ mod tests {
         let n = Control::new();
         assert_eq!(n.execute("ctl-list").unwrap(), "");
         assert!(n.execute("ctl-get 0").is_err());
+    }
+
+    #[test]
+    fn reset_values_restores_the_built_set() {
+        let c = Control::with_controls(crate::ctls::ControlSet::Default.build());
+        assert_eq!(c.reset_values(), 0);
+        // Changes of the test control (as `--exec` makes them before a connection) are no
+        // initial values: a reset undoes them too. One of them sets the initial value.
+        for cmd in [
+            "ctl-set 0 10",
+            "ctl-set 2 1,2",
+            "ctl-set 4 0",
+            "ctl-set 1 on",
+        ] {
+            c.execute(cmd).unwrap();
+        }
+        c.execute("ctl-tlv 0 db-scale -6000 100").unwrap();
+        c.execute("ctl-access 12 -inactive").unwrap();
+        assert_eq!(c.reset_values(), 3);
+        for (id, want) in [(0, "48"), (1, "1"), (2, "200,200"), (4, "1,1")] {
+            assert_eq!(c.execute(&format!("ctl-get {id}")).unwrap(), want, "{id}");
+        }
+        // Only the values: TLV and access stay as the test control set them.
+        assert_eq!(c.controls().list[0].tlv, tlv_db_scale(-6000, 100, false));
+        assert_eq!(
+            c.controls().list[12].access,
+            CTL_ACCESS_READ | CTL_ACCESS_WRITE
+        );
+        assert_eq!(c.reset_values(), 0);
+        // No controls: nothing to reset.
+        assert_eq!(Control::new().reset_values(), 0);
     }
 
     #[test]

@@ -734,6 +734,27 @@ impl Controls {
             .ok_or(format!("no control {id} (the device has {n})"))
     }
 
+    /// Every element's value, in control id order: what [`Controls::restore_values`] puts
+    /// back.
+    pub fn values(&self) -> Vec<Vec<u8>> {
+        self.list.iter().map(|c| c.value.clone()).collect()
+    }
+
+    /// Puts back the values `values` (from [`Controls::values`]) as a hardware reset would:
+    /// the values only (TLVs, access bits and the read and write counts stay), and no
+    /// notification (the caller sends none). An element with no saved value, or one of
+    /// another size, is left alone. Returns how many elements changed.
+    pub fn restore_values(&mut self, values: &[Vec<u8>]) -> usize {
+        let mut changed = 0;
+        for (c, v) in self.list.iter_mut().zip(values) {
+            if c.value != *v && c.value.len() == v.len() {
+                c.value.copy_from_slice(v);
+                changed += 1;
+            }
+        }
+        changed
+    }
+
     /// CTL_INFO: a virtio_snd_query_info, answered like PCM_INFO.
     pub fn info(&self, start_id: u32, count: u32, size: u32, resp_cap: usize) -> CtlReply {
         let end = u64::from(start_id) + u64::from(count);
@@ -1217,6 +1238,83 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    #[test]
+    fn restore_values() {
+        let mut c = set();
+        let initial = c.values();
+        assert_eq!(initial.len(), 13);
+        assert_eq!(initial[2], value32(&[200, 200])[..8]);
+        assert_eq!(c.restore_values(&initial), 0);
+        // CTL_WRITEs: six elements change; a write of the initial value changes nothing.
+        let mut bytes = vec![0xffu8; CTL_VALUE_SIZE];
+        for (id, p) in [
+            (0u32, value32(&[10])),
+            (1, value32(&[1])),
+            (2, value32(&[30, 40])),
+            (5, value32(&[2])),
+            (7, value64(&[-1_000_000_000_000])),
+            (8, bytes.clone()),
+            (9, {
+                bytes[..4].copy_from_slice(&[0, 0, 0, 0]);
+                bytes.clone()
+            }),
+        ] {
+            assert_eq!(status(&c.request(R_CTL_WRITE, id, &p, 4)), S_OK, "{id}");
+        }
+        // A READ of the volatile element ticks it: a change too.
+        assert_eq!(status(&c.request(R_CTL_READ, 11, &[], CAP)), S_OK);
+        // A TLV change is no value change.
+        let t = tlv_db_minmax(-6000, 600);
+        assert_eq!(status(&c.request(R_CTL_TLV_WRITE, 2, &t, 4)), S_OK);
+        assert_eq!(c.restore_values(&initial), 7);
+        assert_eq!(c.values(), initial);
+        for (id, text) in [
+            (0, "48"),
+            (1, "1"),
+            (2, "200,200"),
+            (5, "0"),
+            (7, "0"),
+            (8, "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"),
+            (9, "4,130,0,2"),
+            (11, "0"),
+        ] {
+            assert_eq!(c.list[id].value_text(), text, "{id}");
+        }
+        for x in &c.list {
+            x.check().unwrap();
+        }
+        // The rest stays: the TLV, the counts.
+        assert_eq!(c.list[2].tlv, t);
+        assert_eq!((c.list[0].writes, c.list[11].reads), (1, 1));
+        assert_eq!(c.restore_values(&initial), 0);
+        // Only the elements with a saved value of their size are restored.
+        for id in [0, 2] {
+            assert_eq!(
+                status(&c.request(R_CTL_WRITE, id, &value32(&[5, 6]), 4)),
+                S_OK
+            );
+        }
+        let shorter: Vec<Vec<u8>> = initial.iter().map(|v| v[1..].to_vec()).collect();
+        assert_eq!(c.restore_values(&shorter), 0);
+        assert_eq!(c.restore_values(&initial[..1]), 1);
+        assert_eq!(c.list[0].value_text(), "48");
+        assert_eq!(c.list[2].value_text(), "5,6");
+        assert_eq!(c.restore_values(&[]), 0);
+        // `--controls N`: element i back at i % 101.
+        let mut n = ControlSet::Count(150).build();
+        let initial = n.values();
+        for id in 0..150 {
+            assert_eq!(
+                status(&n.request(R_CTL_WRITE, id, &value32(&[50]), 4)),
+                S_OK
+            );
+        }
+        // Only element 50 was at 50 already.
+        assert_eq!(n.restore_values(&initial), 149);
+        assert_eq!(n.list[120].value_text(), "19");
+        assert_eq!(n.list[50].value_text(), "50");
     }
 
     #[test]

@@ -635,11 +635,18 @@ impl Shared {
     }
 
     /// Forgets the I/O messages of the streams on queue `q` (the vring is being stopped:
-    /// they must not be completed any more), or resets every stream and the jacks'
-    /// association and sequence (`q` = control queue: a driver reset).
+    /// they must not be completed any more), or resets every stream, the jacks'
+    /// association and sequence and, with `--reset-controls`, the control elements' values
+    /// (`q` = control queue: a driver reset; no CTL_NOTIFY for those).
     fn stop_queue(&self, q: usize) {
         if q == QUEUE_CTL && reset_jack_maps(&mut self.jacks.lock().unwrap()) {
             info!("reset: jacks back to association {JACK_INITIAL_ASSOCIATION}, sequence {JACK_INITIAL_SEQUENCE}");
+        }
+        if q == QUEUE_CTL && self.cfg.reset_controls {
+            let changed = self.control.reset_values();
+            if changed > 0 {
+                info!("reset: control values back to their initial values ({changed} changed)");
+            }
         }
         for st in &self.streams {
             let mut g = st.inner.lock().unwrap();
@@ -1052,10 +1059,17 @@ mod tests {
     }
 
     fn backend(controls: ControlSet) -> (Arc<VsndBackend>, Arc<Control>) {
+        ctl_backend(controls, false)
+    }
+
+    /// A device with no streams and the control elements `controls`, `--reset-controls` as
+    /// `reset` says.
+    fn ctl_backend(controls: ControlSet, reset: bool) -> (Arc<VsndBackend>, Arc<Control>) {
         let built = controls.build();
         let cfg = Config {
             streams: 0,
             controls: built.len(),
+            reset_controls: reset,
             ..Config::default()
         };
         let opts = Options {
@@ -1131,6 +1145,193 @@ mod tests {
         assert_eq!(b.features() & 1 << F_CTLS, 0);
         b.acked_features(1 << F_CTLS);
         assert_eq!(b.shared.handle_ctl(&read, 516).0.status, S_NOT_SUPP);
+    }
+
+    /// CTL_WRITE through the device of 32-bit members (BOOLEAN, INTEGER, ENUMERATED): the
+    /// status.
+    fn ctl_write(sh: &Arc<Shared>, id: u32, members: &[i32]) -> u32 {
+        let mut v = vec![0u8; CTL_VALUE_SIZE];
+        for (i, m) in members.iter().enumerate() {
+            v[4 * i..4 * i + 4].copy_from_slice(&m.to_le_bytes());
+        }
+        sh.handle_ctl(&ctl_req(R_CTL_WRITE, id, &v), 4).0.status
+    }
+
+    /// CTL_READ through the device: the first `n` 32-bit members.
+    fn ctl_read(sh: &Arc<Shared>, id: u32, n: usize) -> Vec<i32> {
+        let r = sh
+            .handle_ctl(&ctl_req(R_CTL_READ, id, &[]), HDR_SIZE + CTL_VALUE_SIZE)
+            .0;
+        assert_eq!(r.status, S_OK, "CTL_READ {id}");
+        (0..n)
+            .map(|i| le32(&r.payload, 4 * i).unwrap_or(0) as i32)
+            .collect()
+    }
+
+    /// What a driver sets on the default set: Master Playback Volume 10, PCM Playback
+    /// Volume 30,40, Capture Switch 0,1, Capture Source Line (elements 0, 2, 4, 5).
+    fn write_mixer(sh: &Arc<Shared>) {
+        for (id, v) in [(0, &[10][..]), (2, &[30, 40]), (4, &[0, 1]), (5, &[1])] {
+            assert_eq!(ctl_write(sh, id, v), S_OK, "CTL_WRITE {id}");
+        }
+    }
+
+    /// Elements 0, 2, 4, 5 of the default set, read by the driver.
+    fn mixer(sh: &Arc<Shared>) -> Vec<Vec<i32>> {
+        vec![
+            ctl_read(sh, 0, 1),
+            ctl_read(sh, 2, 2),
+            ctl_read(sh, 4, 2),
+            ctl_read(sh, 5, 1),
+        ]
+    }
+
+    const MIXER_INITIAL: [&[i32]; 4] = [&[48], &[200, 200], &[1, 1], &[0]];
+    const MIXER_WRITTEN: [&[i32]; 4] = [&[10], &[30, 40], &[0, 1], &[1]];
+
+    #[test]
+    fn reset_controls_through_the_device() {
+        let (b, control) = ctl_backend(ControlSet::Default, true);
+        let sh = &b.shared;
+        b.acked_features(1 << F_CTLS | 1 << VIRTIO_F_VERSION_1);
+        assert_eq!(mixer(sh), MIXER_INITIAL);
+        write_mixer(sh);
+        assert_eq!(mixer(sh), MIXER_WRITTEN);
+        // Stopping the event queue or an I/O queue is no reset.
+        for q in [QUEUE_EVENT, QUEUE_TX, QUEUE_RX] {
+            b.stop_vring(q as u32).unwrap();
+            assert_eq!(mixer(sh), MIXER_WRITTEN, "stop of queue {q}");
+        }
+        // A driver reset (GET_VRING_BASE of the control queue): every value back to its
+        // initial value, nothing left to reset.
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        assert_eq!(mixer(sh), MIXER_INITIAL);
+        assert_eq!(control.execute("ctl-get 2").unwrap(), "200,200");
+        assert_eq!(control.reset_values(), 0);
+        // The driver writes its values back: they stand (until the next reset).
+        write_mixer(sh);
+        assert_eq!(mixer(sh), MIXER_WRITTEN);
+        // VHOST_USER_RESET_DEVICE resets them too, and values set by the test control.
+        control.execute("ctl-set 3 1,2").unwrap();
+        control.execute("ctl-set 8 7").unwrap();
+        b.reset_device();
+        assert_eq!(mixer(sh), MIXER_INITIAL);
+        assert_eq!(control.execute("ctl-get 3").unwrap(), "8,8");
+        assert_eq!(
+            control.execute("ctl-get 8").unwrap(),
+            "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"
+        );
+        // The values only: a TLV the driver wrote stays, and so do the write counts.
+        let t = crate::ctls::tlv_db_minmax(-100, 0);
+        let (r, ..) = sh.handle_ctl(&ctl_req(R_CTL_TLV_WRITE, 2, &t), 4);
+        assert_eq!(r.status, S_OK);
+        write_mixer(sh);
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        assert_eq!(mixer(sh), MIXER_INITIAL);
+        let (r, ..) = sh.handle_ctl(&ctl_req(R_CTL_TLV_READ, 2, &[]), 100);
+        assert_eq!(r.payload, t);
+        assert_eq!(control.controls().list[0].writes, 3);
+
+        // Without --reset-controls the values survive either reset, as before.
+        let (b, control) = ctl_backend(ControlSet::Default, false);
+        let sh = &b.shared;
+        b.acked_features(1 << F_CTLS | 1 << VIRTIO_F_VERSION_1);
+        write_mixer(sh);
+        control.execute("ctl-set 3 1,2").unwrap();
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        b.reset_device();
+        assert_eq!(mixer(sh), MIXER_WRITTEN);
+        assert_eq!(control.execute("ctl-get 3").unwrap(), "1,2");
+
+        // `--controls N`: element i back at i % 101.
+        let (b, control) = ctl_backend(ControlSet::Count(120), true);
+        let sh = &b.shared;
+        b.acked_features(1 << F_CTLS | 1 << VIRTIO_F_VERSION_1);
+        for id in [0, 7, 101, 119] {
+            assert_eq!(ctl_write(sh, id, &[100]), S_OK);
+        }
+        b.stop_vring(QUEUE_TX as u32).unwrap();
+        assert_eq!(ctl_read(sh, 119, 1), [100]);
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        for (id, want) in [(0, 0), (7, 7), (100, 100), (101, 0), (119, 18)] {
+            assert_eq!(ctl_read(sh, id, 1), [want], "control {id}");
+        }
+        assert_eq!(control.reset_values(), 0);
+    }
+
+    const EVQ_DESC: u64 = 0x1000;
+    const EVQ_AVAIL: u64 = 0x2000;
+    const EVQ_USED: u64 = 0x3000;
+    const EVQ_BUFS: u64 = 0x4000;
+
+    /// Gives the device guest memory and an event queue whose 8 buffers (8 device-writable
+    /// bytes each, at EVQ_BUFS + 0x100 * i) the driver made available, as after DRIVER_OK.
+    fn event_queue(b: &VsndBackend) -> GM {
+        const SIZE: u16 = 8;
+        let gm: GM = GuestMemoryAtomic::new(
+            GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 0x10000)]).unwrap(),
+        );
+        let m = gm.memory();
+        for i in 0..SIZE {
+            let d = EVQ_DESC + 16 * u64::from(i);
+            m.write_obj(EVQ_BUFS + 0x100 * u64::from(i), GuestAddress(d))
+                .unwrap();
+            m.write_obj(EVENT_SIZE as u32, GuestAddress(d + 8)).unwrap();
+            // VRING_DESC_F_WRITE, no next.
+            m.write_obj(2u16, GuestAddress(d + 12)).unwrap();
+            m.write_obj(i, GuestAddress(EVQ_AVAIL + 4 + 2 * u64::from(i)))
+                .unwrap();
+        }
+        m.write_obj(SIZE, GuestAddress(EVQ_AVAIL + 2)).unwrap();
+        let vrings: Vec<Vring> = (0..NUM_QUEUES)
+            .map(|_| Vring::new(gm.clone(), SIZE).unwrap())
+            .collect();
+        let ev = &vrings[QUEUE_EVENT];
+        ev.set_queue_size(SIZE);
+        ev.set_queue_info(EVQ_DESC, EVQ_AVAIL, EVQ_USED).unwrap();
+        ev.set_queue_ready(true);
+        b.update_memory(gm.clone()).unwrap();
+        assert!(b.shared.vrings.set(vrings).is_ok());
+        gm
+    }
+
+    #[test]
+    fn control_reset_sends_no_ctl_notify() {
+        let (b, control) = ctl_backend(ControlSet::Default, true);
+        let sh = &b.shared;
+        b.acked_features(1 << F_CTLS | 1 << VIRTIO_F_VERSION_1);
+        let gm = event_queue(&b);
+        let used_idx = || {
+            gm.memory()
+                .read_obj::<u16>(GuestAddress(EVQ_USED + 2))
+                .unwrap()
+        };
+        let event = |i: u64| {
+            gm.memory()
+                .read_obj::<[u8; EVENT_SIZE]>(GuestAddress(EVQ_BUFS + 0x100 * i))
+                .unwrap()
+        };
+        // The test control's change is notified: one buffer used, CTL_NOTIFY VALUE of 0.
+        let s = control.execute("ctl-set 0 10").unwrap();
+        assert!(s.contains("CTL_NOTIFY control 0 mask 0x1 sent"), "{s}");
+        assert_eq!(used_idx(), 1);
+        assert_eq!(
+            event(0),
+            encode_event(EVT_CTL_NOTIFY, ctl_notify_data(0, CTL_EVT_MASK_VALUE))
+        );
+        // The driver's own write is not notified.
+        assert_eq!(ctl_write(sh, 2, &[1, 2]), S_OK);
+        assert_eq!(used_idx(), 1);
+        // A driver reset changes both back without any event (the event queue is still
+        // usable here: an event would have taken a buffer).
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        assert_eq!(mixer(sh)[..2], MIXER_INITIAL[..2]);
+        assert_eq!(used_idx(), 1);
+        b.reset_device();
+        assert_eq!(used_idx(), 1);
+        // The next change of the test control takes the next buffer.
+        control.execute("ctl-set 0 11").unwrap();
+        assert_eq!(used_idx(), 2);
     }
 
     fn pcm_req(code: u32, sid: u32) -> Vec<u8> {

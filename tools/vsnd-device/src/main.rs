@@ -51,6 +51,9 @@ usage: vsnd-device --socket PATH [options]
                        Master Playback Volume, ..., `ctl PATH ctl-list`), N (N INTEGER
                        elements \"Test Control\" with indexes 0..N-1, N <= 1024) or none
                        (default). QEMU needs -device vhost-user-snd-pci,...,controls=on
+  --reset-controls     a driver reset (GET_VRING_BASE of the control queue) puts every
+                       control element's value back to its initial value, as hardware
+                       losing its mixer state (no CTL_NOTIFY); without it values survive
   --persist            serve one connection after another (default: exit after the first)
   --control PATH       test-control socket (faults, events, stats; `ctl PATH help`)
   --exec COMMAND       run a test-control command at start, e.g. --exec 'fault ctl-drop on
@@ -129,6 +132,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--poll-us" => a.opts.poll_us = num(arg, val(arg)?)?,
             "--controls" => a.controls = ControlSet::parse(&val(arg)?)?,
+            "--reset-controls" => a.cfg.reset_controls = true,
             "--persist" => a.persist = true,
             "--control" => a.control = Some(val(arg)?),
             "--exec" => a.exec.push(val(arg)?),
@@ -209,7 +213,7 @@ fn main() -> ExitCode {
     log::set_max_level(args.level);
     let c = &args.cfg;
     info!(
-        "vsnd-device {}: socket {}, jacks {}{} streams {} chmaps {} ({:?}) controls {}, layout {:?}, nids {}, channels 1..{}",
+        "vsnd-device {}: socket {}, jacks {}{} streams {} chmaps {} ({:?}) controls {}{}, layout {:?}, nids {}, channels 1..{}",
         env!("CARGO_PKG_VERSION"),
         args.socket,
         c.jacks,
@@ -218,6 +222,7 @@ fn main() -> ExitCode {
         c.chmaps,
         c.chmap_layout,
         c.controls,
+        if c.reset_controls { " (reset)" } else { "" },
         c.layout,
         c.nids,
         c.channels_max
@@ -343,6 +348,24 @@ mod tests {
         assert_eq!(parse("--socket s --controls none").unwrap().cfg.controls, 0);
         assert!(parse("--socket s --controls lots").is_err());
         assert!(parse("--socket s --controls 2000").is_err());
+        // --reset-controls: off by default, a flag without a value, any position.
+        assert!(
+            !parse("--socket s --controls default")
+                .unwrap()
+                .cfg
+                .reset_controls
+        );
+        let a = parse("--socket s --reset-controls --controls default").unwrap();
+        assert!(a.cfg.reset_controls);
+        assert_eq!(a.cfg.controls, 13);
+        assert!(
+            parse("--socket s --controls 3 --reset-controls")
+                .unwrap()
+                .cfg
+                .reset_controls
+        );
+        assert!(parse("--socket s --reset-controls 1").is_err());
+        assert!(parse("--socket s --reset-control").is_err());
         assert_eq!(parse("-h").err().unwrap(), "");
     }
 

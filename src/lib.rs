@@ -50,7 +50,7 @@ virtio::module_virtio_driver! {
         },
         defer_kicks: u32 {
             default: 0,
-            description: "1: announce new periods only when the device holds half a buffer or less (fewer kicks, more glitches on QEMU); 0: at once",
+            description: "1: announce new periods to the device in batches of half a buffer (half the kicks; the device may hold less in reserve); 0: at once",
         },
         poll: u32 {
             default: 0,

@@ -137,6 +137,7 @@ GUEST_RUNS=(
 	"pcm-ops|--backend none|pcm-ops.sh"
 	"pcm-poll|--backend none --append bench.rsparams=poll=1|pcm.sh"
 	"pcm-ops-poll|--backend none --append bench.rsparams=poll=1|pcm-ops.sh"
+	"pcm-mode|--backend none|pcm-mode.sh"
 	"pcm-polldefer|--backend none --append bench.rsparams=poll=1,defer_kicks=1|pcm.sh"
 	"vsnd-features|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0'|vsnd-features.sh"
 	"vsnd-features-poll|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0' --append bench.rsparams=poll=1|vsnd-features.sh"

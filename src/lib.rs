@@ -54,7 +54,7 @@ virtio::module_virtio_driver! {
         },
         poll: u32 {
             default: 0,
-            description: "0: the device interrupts for every used period; 1: no interrupts while a stream runs, a timer polls at the period rate",
+            description: "0: the device interrupts for every used period; 1: no interrupts while a stream runs, a timer polls at the period rate (the default of each substream's Playback/Capture Polling Switch element)",
         },
         pcm_period_ms_max: u32 {
             default: 80,

@@ -44,8 +44,25 @@ use kernel::{
     },
 };
 
-/// `SNDRV_CTL_ELEM_IFACE_MIXER`, which bindgen cannot evaluate (a `__force` cast).
-const IFACE_MIXER: sys::snd_ctl_elem_iface_t = 2;
+/// The interface of an element (`SNDRV_CTL_ELEM_IFACE_*`, which bindgen cannot evaluate:
+/// a `__force` cast).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Iface {
+    /// A mixer element (`SNDRV_CTL_ELEM_IFACE_MIXER`).
+    Mixer,
+    /// An element of PCM substream `subdevice` of PCM device `device`
+    /// (`SNDRV_CTL_ELEM_IFACE_PCM`).
+    Pcm { device: u32, subdevice: u32 },
+}
+
+impl Iface {
+    fn raw(self) -> (sys::snd_ctl_elem_iface_t, u32, u32) {
+        match self {
+            Self::Mixer => (2, 0, 0),
+            Self::Pcm { device, subdevice } => (3, device, subdevice),
+        }
+    }
+}
 
 /// What a TLV callback is asked to do (`SNDRV_CTL_TLV_OP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +265,8 @@ pub(crate) trait ControlOps: Send + Sync + Sized + 'static {
 
 /// A control element to create.
 pub(crate) struct Elem<'a> {
+    /// The element's interface (and PCM substream).
+    pub(crate) iface: Iface,
     /// The element's name; ALSA copies it.
     pub(crate) name: &'a CStr,
     /// ALSA's index, for names that are not unique.
@@ -319,13 +338,14 @@ impl Controls {
 pub(crate) struct Control<T: ControlOps>(PhantomData<T>);
 
 impl<T: ControlOps> Control<T> {
-    /// Adds a mixer element to `card`, with callbacks on `data`. Returns its position in
-    /// the card's [`Controls`].
+    /// Adds an element to `card`, with callbacks on `data`. Returns its position in the
+    /// card's [`Controls`].
     pub(crate) fn add(card: &Card, elem: &Elem<'_>, data: Arc<T>) -> Result<usize> {
+        let (iface, device, subdevice) = elem.iface.raw();
         let template = sys::snd_kcontrol_new {
-            iface: IFACE_MIXER,
-            device: 0,
-            subdevice: 0,
+            iface,
+            device,
+            subdevice,
             name: elem.name.as_char_ptr().cast(),
             index: elem.index,
             access: elem.access,

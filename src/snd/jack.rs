@@ -22,7 +22,8 @@ use crate::{
             ControlOps,
             Elem,
             ElemInfo,
-            ElemValue, //
+            ElemValue,
+            Iface, //
         },
         jack::Jacks, //
     },
@@ -276,6 +277,7 @@ fn add_remaps(
         Control::add(
             card,
             &Elem {
+                iface: Iface::Mixer,
                 name: &name,
                 index: u32::try_from(index)?,
                 access: REMAP_ACCESS,

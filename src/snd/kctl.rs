@@ -20,6 +20,7 @@ use crate::{
             Elem,
             ElemInfo,
             ElemValue,
+            Iface,
             TlvOp, //
         },
     },
@@ -202,6 +203,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
     )?;
     for (n, e) in kctls.elems.iter().enumerate() {
         let elem = Elem {
+            iface: Iface::Mixer,
             name: e.info.name().as_cstr(),
             index: e.info.index(),
             access: e.info.alsa_access(),

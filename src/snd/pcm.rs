@@ -7,11 +7,20 @@
 
 use super::{
     stream::Stream,
+    Completions,
     VirtioSnd, //
 };
 use crate::{
     alsa::{
         card::Card,
+        control::{
+            Control,
+            ControlOps,
+            Elem,
+            ElemInfo,
+            ElemValue,
+            Iface, //
+        },
         pcm::{
             self as alsa_pcm,
             info,
@@ -26,6 +35,7 @@ use crate::{
     spec::{
         hw,
         info::{
+            sndrv_ctl,
             ChmapInfo,
             CHMAP_INFO_SIZE, //
         },
@@ -76,7 +86,7 @@ pub(super) fn query_streams(snd: &VirtioSnd) -> Result<KVec<Arc<Stream>>> {
         wire::PCM_INFO_SIZE,
         |id, chunk| {
             match PcmInfo::parse(chunk) {
-                Ok(info) => streams.push(Stream::new(id, info)?, GFP_KERNEL)?,
+                Ok(info) => streams.push(Stream::new(id, info, snd.completions)?, GFP_KERNEL)?,
                 Err(e) => dev_warn!(
                     snd.dev.as_ref(),
                     "stream {}: unusable PCM_INFO ({:?}), skipped\n",
@@ -182,6 +192,8 @@ pub(super) fn register(
         }
         let name = CString::try_from_fmt(fmt!("VirtIO PCM {}", device))?;
         let (np, nc) = (data.playback.len() as u32, data.capture.len() as u32);
+        add_mode_controls(card, device, &data.playback, c"Playback Polling Switch")?;
+        add_mode_controls(card, device, &data.capture, c"Capture Polling Switch")?;
         // Atomic PCM: trigger and pointer run under the stream spinlock, and
         // `snd_pcm_period_elapsed` can be called straight from the virtqueue callback.
         let mut pcm = Pcm::new(
@@ -204,6 +216,70 @@ pub(super) fn register(
         device += 1;
     }
     Ok(device)
+}
+
+/// The "Playback Polling Switch" / "Capture Polling Switch" elements of a PCM device's
+/// substreams (interface PCM, one per substream): on, the stream polls its completions from
+/// its next start on (`Completions::Polling`); off, the device interrupts. The module
+/// parameter `poll` is the default.
+struct ModeControls {
+    /// The streams, by substream number (the element's group index).
+    streams: KVec<Arc<Stream>>,
+}
+
+/// Adds a mode element named `name` for each of `streams`, substreams of PCM `device`.
+fn add_mode_controls(card: &Card, device: u32, streams: &KVec<Arc<Stream>>, name: &CStr) -> Result {
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let mut list = KVec::with_capacity(streams.len(), GFP_KERNEL)?;
+    for s in streams.iter() {
+        list.push(s.clone(), GFP_KERNEL)?;
+    }
+    let data = Arc::new(ModeControls { streams: list }, GFP_KERNEL)?;
+    for n in 0..streams.len() {
+        Control::add(
+            card,
+            &Elem {
+                iface: Iface::Pcm {
+                    device,
+                    subdevice: u32::try_from(n)?,
+                },
+                name,
+                index: 0,
+                access: sndrv_ctl::ACCESS_READ | sndrv_ctl::ACCESS_WRITE,
+                group_index: n,
+            },
+            data.clone(),
+        )?;
+    }
+    Ok(())
+}
+
+#[vtable]
+impl ControlOps for ModeControls {
+    fn info(_this: &Self, _index: usize, info: &mut ElemInfo<'_>) -> Result {
+        info.set_type(sndrv_ctl::TYPE_BOOLEAN, 1);
+        info.set_integer(0, 1, 1);
+        Ok(())
+    }
+
+    fn get(this: &Self, index: usize, value: &mut ElemValue<'_>) -> Result {
+        let stream = this.streams.get(index).ok_or(EINVAL)?;
+        let on = stream.selected_completions() == Completions::Polling;
+        value.set_integer(0, i64::from(on));
+        Ok(())
+    }
+
+    fn put(this: &Self, index: usize, value: &ElemValue<'_>) -> Result<bool> {
+        let stream = this.streams.get(index).ok_or(EINVAL)?;
+        let mode = match value.integer(0) {
+            Some(0) => Completions::Interrupts,
+            Some(1) => Completions::Polling,
+            _ => return Err(EINVAL),
+        };
+        Ok(stream.select_completions(mode))
+    }
 }
 
 impl PcmDevice {

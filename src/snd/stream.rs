@@ -180,6 +180,9 @@ struct Io {
     triggers: KVec<Arc<Msg>>,
     /// How the stream takes its completions while it runs.
     completions: Completions,
+    /// How it takes them from its next start on (the substream's "Polling Switch" control;
+    /// the module parameter `poll` by default).
+    selected: Completions,
     /// The mode the stream registered with its queue while running (see
     /// `VirtioSnd::set_queue_user`); `None` when not registered.
     queue_user: Option<Completions>,
@@ -248,7 +251,9 @@ impl HrTimerCallback for Stream {
 }
 
 impl Stream {
-    pub(super) fn new(id: u32, info: PcmInfo) -> Result<Arc<Self>> {
+    /// A stream that takes its completions as `mode` says, until its "Polling Switch" control
+    /// selects otherwise.
+    pub(super) fn new(id: u32, info: PcmInfo, mode: Completions) -> Result<Arc<Self>> {
         let mut triggers = KVec::with_capacity(TRIGGER_MSGS, GFP_KERNEL)?;
         for _ in 0..TRIGGER_MSGS {
             triggers.push(Self::new_trigger_msg(id)?, GFP_KERNEL)?;
@@ -272,7 +277,8 @@ impl Stream {
                         unkicked: 0,
                         latency_bytes: 0,
                         triggers,
-                        completions: Completions::Interrupts,
+                        completions: mode,
+                        selected: mode,
                         queue_user: None,
                         poller: None,
                         period_time: Delta::ZERO,
@@ -527,7 +533,6 @@ impl Stream {
         let mut io = self.io.lock();
         io.geo = Some(geo);
         io.buffer = Some(buffer);
-        io.completions = snd.completions;
         io.period_time = Delta::from_nanos(i64::try_from(period_ns).map_err(|_| EINVAL)?);
         io.device_polls = features & (1 << wire::pcm_feature::MSG_POLLING) != 0;
         Ok(())
@@ -683,6 +688,20 @@ impl Stream {
         Ok(())
     }
 
+    /// How the stream takes its completions from its next start on.
+    pub(super) fn selected_completions(&self) -> Completions {
+        self.io.lock().selected
+    }
+
+    /// Selects how the stream takes its completions from its next start on (a running
+    /// stream keeps its mode until it stops or pauses). Returns whether that changed.
+    pub(super) fn select_completions(&self, mode: Completions) -> bool {
+        let mut io = self.io.lock();
+        let changed = io.selected != mode;
+        io.selected = mode;
+        changed
+    }
+
     /// `sync_stop`: waits until STOP was answered, and stops the poll timer.
     pub(super) fn sync_stop(&self, snd: &VirtioSnd) -> Result {
         self.wait_triggers(snd);
@@ -733,6 +752,9 @@ impl Stream {
             .to_bytes(),
         )?;
         if start {
+            // A mode selected meanwhile applies from this start on (the stream is not
+            // registered with its queue now: `set_running` below does it in this mode).
+            io.completions = io.selected;
             io.running = true;
             if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start, Pad::No) {
                 io.running = false;

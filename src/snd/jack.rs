@@ -186,21 +186,27 @@ impl JackMap {
         if let Some(remaps) = &self.remaps {
             remaps.restore()?;
         }
-        snd.query_info(
-            "JACK_INFO",
-            wire::code::JACK_INFO,
-            snd.config.jacks,
-            JACK_INFO_SIZE,
-            |id, chunk| {
-                if let (Ok(info), Some(Some(index))) =
-                    (JackInfo::parse(chunk), self.by_id.get(id as usize))
-                {
-                    self.jacks.report(*index, info.connected);
-                }
-                Ok(())
-            },
-        )
+        query_jacks(snd, |id, chunk| {
+            if let (Ok(info), Some(Some(index))) =
+                (JackInfo::parse(chunk), self.by_id.get(id as usize))
+            {
+                self.jacks.report(*index, info.connected);
+            }
+            Ok(())
+        })
     }
+}
+
+/// Asks the device for the description of all its jacks (`JACK_INFO`), handed to `f` one
+/// at a time with the jack's ID.
+fn query_jacks(snd: &VirtioSnd, f: impl FnMut(u32, &[u8]) -> Result) -> Result {
+    snd.query_info(
+        "JACK_INFO",
+        wire::code::JACK_INFO,
+        snd.config.jacks,
+        JACK_INFO_SIZE,
+        f,
+    )
 }
 
 /// Asks the device for its jacks and creates them on `card` (before it is registered),
@@ -209,35 +215,29 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<JackMap> {
     let mut by_id = KVec::new();
     let mut remappable: KVec<(u32, &'static CStr)> = KVec::new();
     let jacks = card.jacks();
-    snd.query_info(
-        "JACK_INFO",
-        wire::code::JACK_INFO,
-        snd.config.jacks,
-        JACK_INFO_SIZE,
-        |id, chunk| {
-            let index = match JackInfo::parse(chunk) {
-                Ok(info) => {
-                    let index = card.add_jack(info.name(), info.jack_type())?;
-                    jacks.report(index, info.connected);
-                    if info.can_remap() {
-                        remappable.push((id, info.name()), GFP_KERNEL)?;
-                    }
-                    Some(index)
+    query_jacks(snd, |id, chunk| {
+        let index = match JackInfo::parse(chunk) {
+            Ok(info) => {
+                let index = card.add_jack(info.name(), info.jack_type())?;
+                jacks.report(index, info.connected);
+                if info.can_remap() {
+                    remappable.push((id, info.name()), GFP_KERNEL)?;
                 }
-                Err(e) => {
-                    dev_warn!(
-                        snd.dev.as_ref(),
-                        "jack {}: unusable JACK_INFO ({:?}), skipped\n",
-                        id,
-                        e
-                    );
-                    None
-                }
-            };
-            by_id.push(index, GFP_KERNEL)?;
-            Ok(())
-        },
-    )?;
+                Some(index)
+            }
+            Err(e) => {
+                dev_warn!(
+                    snd.dev.as_ref(),
+                    "jack {}: unusable JACK_INFO ({:?}), skipped\n",
+                    id,
+                    e
+                );
+                None
+            }
+        };
+        by_id.push(index, GFP_KERNEL)?;
+        Ok(())
+    })?;
     let remaps = add_remaps(snd, card, &remappable)?;
     Ok(JackMap {
         jacks,

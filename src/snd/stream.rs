@@ -198,6 +198,19 @@ struct Io {
     io_errors: u64,
 }
 
+impl Io {
+    /// Marks every period slot free (no message of the stream is on the device).
+    fn free_every_slot(&mut self) -> Result {
+        let n = self.msgs.len();
+        self.free.clear();
+        for slot in 0..n {
+            // Capacity is `n` (reserved in `replace_msgs`): no allocation.
+            self.free.push(slot, GFP_ATOMIC)?;
+        }
+        Ok(())
+    }
+}
+
 /// One stream of the device.
 #[pin_data]
 pub(super) struct Stream {
@@ -583,12 +596,7 @@ impl Stream {
             }
         }
         let mut io = self.io.lock();
-        let n = io.msgs.len();
-        io.free.clear();
-        for slot in 0..n {
-            // Capacity is `n` (reserved in `replace_msgs`): no allocation.
-            io.free.push(slot, GFP_ATOMIC)?;
-        }
+        io.free_every_slot()?;
         io.periods = Periods::default();
         self.set_running(snd, &mut io, false);
         io.unkicked = 0;
@@ -658,14 +666,8 @@ impl Stream {
             io.periods = asleep.periods;
         }
         io.periods.forget_in_flight();
-        let n = io.msgs.len();
-        io.free.clear();
-        for slot in 0..n {
-            // Capacity is `n` (reserved in `replace_msgs`): no allocation.
-            if io.free.push(slot, GFP_ATOMIC).is_err() {
-                break;
-            }
-        }
+        // Cannot fail: see `free_every_slot`.
+        let _ = io.free_every_slot();
         io.unkicked = 0;
         io.latency_bytes = 0;
         io.padded_underrun = false;

@@ -7,8 +7,8 @@ use crate::proto::*;
 /// (0..1 of full scale), the same on every channel. `phase` (0..1) carries over between calls.
 /// Bytes after the last whole frame are silence.
 pub fn fill(p: &Params, freq: f64, amp: f64, phase: &mut f64, out: &mut [u8]) {
-    let sb = sample_bytes(p.format).unwrap_or(2) as usize;
-    let fb = sb * p.channels.max(1) as usize;
+    let sf = sample_format(p.format).unwrap_or(S16);
+    let fb = sf.bytes * p.channels.max(1) as usize;
     let step = freq / f64::from(p.rate_hz());
     let frames = out.len() / fb;
     for f in 0..frames {
@@ -20,24 +20,32 @@ pub fn fill(p: &Params, freq: f64, amp: f64, phase: &mut f64, out: &mut [u8]) {
         *phase += step;
         *phase -= phase.floor();
         let frame = &mut out[f * fb..(f + 1) * fb];
-        for ch in frame.chunks_exact_mut(sb) {
-            encode_sample(p.format, v, ch);
+        for ch in frame.chunks_exact_mut(sf.bytes) {
+            encode_sample(&sf, v, ch);
         }
     }
-    for b in &mut out[frames * fb..] {
-        *b = if p.format == FMT_U8 { 0x80 } else { 0 };
-    }
+    sf.fill_silence(&mut out[frames * fb..]);
 }
 
-fn encode_sample(format: u8, v: f64, dst: &mut [u8]) {
+/// S16, for a format that is not offered (not reached: SET_PARAMS checks the format).
+const S16: SampleFormat = SampleFormat {
+    kind: SampleKind::Signed,
+    bits: 16,
+    bytes: 2,
+};
+
+/// One sample of value `v` (-1..1): integers scaled to +-(2^(bits-1) - 1) and rounded
+/// (unsigned ones offset by 2^(bits-1)), floats as they are.
+fn encode_sample(sf: &SampleFormat, v: f64, dst: &mut [u8]) {
     let v = v.clamp(-1.0, 1.0);
-    match format {
-        FMT_U8 => dst[0] = (128.0 + (v * 127.0).round()) as u8,
-        FMT_S16 => dst.copy_from_slice(&((v * 32767.0).round() as i16).to_le_bytes()),
-        FMT_S32 => dst.copy_from_slice(&((v * 2147483647.0).round() as i32).to_le_bytes()),
-        FMT_FLOAT => dst.copy_from_slice(&(v as f32).to_le_bytes()),
-        _ => dst.fill(0),
-    }
+    let full = ((1u64 << (sf.bits - 1)) - 1) as f64;
+    let raw = match (sf.kind, sf.bits) {
+        (SampleKind::Float, 32) => u64::from((v as f32).to_bits()),
+        (SampleKind::Float, _) => v.to_bits(),
+        (SampleKind::Signed, _) => (v * full).round() as i64 as u64,
+        (SampleKind::Unsigned, _) => ((v * full).round() as i64 + (1i64 << (sf.bits - 1))) as u64,
+    };
+    sf.store(raw, dst);
 }
 
 #[cfg(test)]
@@ -116,5 +124,50 @@ mod tests {
         let mut out = vec![1u8; 8];
         fill(&p(FMT_FLOAT, 2), 0.0, 0.5, &mut ph, &mut out);
         assert_eq!(out, [0; 8]);
+    }
+
+    #[test]
+    fn every_format() {
+        // Frame 12 of a 1 kHz sine at 48 kHz is the peak (0.5), frame 36 the trough.
+        for (format, peak) in [
+            (FMT_S8, vec![64u8]),
+            (FMT_U8, vec![0xc0]),
+            (FMT_S16, vec![0x00, 0x40]),
+            (FMT_U16, vec![0x00, 0xc0]),
+            (FMT_S24_3, vec![0x00, 0x00, 0x40]),
+            (FMT_S24, vec![0x00, 0x00, 0x40, 0x00]),
+            (FMT_S32, vec![0x00, 0x00, 0x00, 0x40]),
+            (FMT_U32, vec![0x00, 0x00, 0x00, 0xc0]),
+            (FMT_FLOAT, 0.5f32.to_le_bytes().to_vec()),
+            (FMT_FLOAT64, 0.5f64.to_le_bytes().to_vec()),
+        ] {
+            let sb = peak.len();
+            let mut out = vec![0x55u8; 48 * sb + 1];
+            let mut ph = 0.0;
+            fill(&p(format, 1), 1000.0, 0.5, &mut ph, &mut out);
+            let s = |f: usize| &out[f * sb..(f + 1) * sb];
+            let name = format_name(format);
+            let sf = sample_format(format).unwrap();
+            assert_eq!(s(12), &peak[..], "{name}");
+            // The trough: the peak mirrored about silence (within the rounding of one LSB).
+            let v = |b: &[u8]| {
+                let mut x = [0u8; 8];
+                x[..sb].copy_from_slice(b);
+                u64::from_le_bytes(x)
+            };
+            if sf.kind != SampleKind::Float {
+                let (hi, lo, mid) = (v(s(12)), v(s(36)), sf.silence());
+                let below = if sf.kind == SampleKind::Signed {
+                    (1u128 << (sb * 8)) - lo as u128
+                } else {
+                    (mid - lo) as u128
+                };
+                assert_eq!(below, (hi - mid) as u128, "{name}");
+            }
+            let mut sil = [0u8; 8];
+            sil[..sb].copy_from_slice(&sf.silence().to_le_bytes()[..sb]);
+            assert_eq!(s(0), &sil[..sb], "{name}: sin(0) is silence");
+            assert_eq!(out[48 * sb], sil[0], "{name}: partial frame");
+        }
     }
 }

@@ -82,6 +82,8 @@ pub struct Config {
     /// PCM_INFO channels_max of every stream (channels_min is 1).
     pub channels_max: u8,
     pub chmap_layout: ChmapLayout,
+    /// Sample formats offered in PCM_INFO (1 << VIRTIO_SND_PCM_FMT_*; `--formats`).
+    pub formats: u64,
 }
 
 impl Default for Config {
@@ -98,6 +100,7 @@ impl Default for Config {
             nids: 1,
             channels_max: DEFAULT_CHANNELS_MAX,
             chmap_layout: ChmapLayout::Stereo,
+            formats: SUPPORTED_FORMATS,
         }
     }
 }
@@ -148,11 +151,14 @@ impl Config {
 
     /// The control state of a stream at reset.
     pub fn stream_ctl(&self, stream_id: u32) -> StreamCtl {
-        StreamCtl::new(
-            self.direction(stream_id),
-            self.pcm_features,
-            self.channels_max,
-        )
+        StreamCtl {
+            formats: self.formats,
+            ..StreamCtl::new(
+                self.direction(stream_id),
+                self.pcm_features,
+                self.channels_max,
+            )
+        }
     }
 
     /// The maps of [`ChmapLayout::Standard`]: nid by nid, output then input, the standard
@@ -265,12 +271,13 @@ pub fn next_state(cur: PcmState, op: &PcmOp) -> Option<PcmState> {
 }
 
 /// Checks SET_PARAMS values against what the stream offers: NOT_SUPP for a format, rate,
-/// channel count or feature it does not offer; BAD_MSG for inconsistent sizes.
-pub fn check_params(p: &Params, offered: u32, channels_max: u8) -> Result<(), u32> {
+/// channel count or feature it does not offer (`formats`: the formats offered); BAD_MSG for
+/// inconsistent sizes.
+pub fn check_params(p: &Params, offered: u32, channels_max: u8, formats: u64) -> Result<(), u32> {
     if p.channels < CHANNELS_MIN || p.channels > channels_max {
         return Err(S_NOT_SUPP);
     }
-    if p.format >= 64 || SUPPORTED_FORMATS & (1 << p.format) == 0 {
+    if p.format >= 64 || formats & SUPPORTED_FORMATS & (1 << p.format) == 0 {
         return Err(S_NOT_SUPP);
     }
     if p.rate >= 64 || SUPPORTED_RATES & (1 << p.rate) == 0 {
@@ -294,6 +301,8 @@ pub struct StreamCtl {
     pub offered: u32,
     /// PCM_INFO channels_max: SET_PARAMS may select 1..=channels_max channels.
     pub channels_max: u8,
+    /// Formats offered in PCM_INFO: SET_PARAMS may select these only.
+    pub formats: u64,
     pub state: PcmState,
     pub params: Option<Params>,
 }
@@ -304,6 +313,7 @@ impl StreamCtl {
             direction,
             offered,
             channels_max,
+            formats: SUPPORTED_FORMATS,
             state: PcmState::Initial,
             params: None,
         }
@@ -313,7 +323,7 @@ impl StreamCtl {
     pub fn apply(&mut self, op: &PcmOp) -> Result<PcmState, u32> {
         let next = next_state(self.state, op).ok_or(S_BAD_MSG)?;
         if let PcmOp::SetParams(p) = op {
-            check_params(p, self.offered, self.channels_max)?;
+            check_params(p, self.offered, self.channels_max, self.formats)?;
             self.params = Some(*p);
         }
         self.state = next;
@@ -428,6 +438,7 @@ pub fn answer_query(
                 cfg.nid(id),
                 cfg.direction(id),
                 cfg.pcm_features,
+                cfg.formats,
                 cfg.channels_max,
             )),
             R_JACK_INFO => dst.copy_from_slice(&encode_jack_info(
@@ -560,6 +571,7 @@ mod tests {
                     direction: 0,
                     offered: 0,
                     channels_max: 2,
+                    formats: SUPPORTED_FORMATS,
                     state: st,
                     params: Some(params()),
                 };
@@ -584,11 +596,12 @@ mod tests {
     #[test]
     fn set_params_validation() {
         let ok = params();
-        assert_eq!(check_params(&ok, 0, 2), Ok(()));
+        assert_eq!(check_params(&ok, 0, 2, SUPPORTED_FORMATS), Ok(()));
         for (p, want) in [
             (Params { channels: 0, ..ok }, S_NOT_SUPP),
             (Params { channels: 3, ..ok }, S_NOT_SUPP),
-            (Params { format: 3, ..ok }, S_NOT_SUPP), // S8
+            (Params { format: 13, ..ok }, S_NOT_SUPP), // S20
+            (Params { format: 21, ..ok }, S_NOT_SUPP), // DSD_U8
             (Params { format: 200, ..ok }, S_NOT_SUPP),
             (Params { rate: 0, ..ok }, S_NOT_SUPP),  // 5512
             (Params { rate: 13, ..ok }, S_NOT_SUPP), // 384000
@@ -615,13 +628,17 @@ mod tests {
                 S_BAD_MSG,
             ),
         ] {
-            assert_eq!(check_params(&p, 0, 2), Err(want), "{p:?}");
+            assert_eq!(
+                check_params(&p, 0, 2, SUPPORTED_FORMATS),
+                Err(want),
+                "{p:?}"
+            );
             let mut s = StreamCtl::new(0, 0, 2);
             assert_eq!(s.apply(&PcmOp::SetParams(p)), Err(want));
             assert_eq!(s.state, PcmState::Initial);
             assert_eq!(s.params, None);
         }
-        for f in [FMT_U8, FMT_S16, FMT_S32, FMT_FLOAT] {
+        for &(f, _) in &FORMATS {
             for r in 1..=12 {
                 assert_eq!(
                     check_params(
@@ -632,7 +649,8 @@ mod tests {
                             ..ok
                         },
                         0,
-                        2
+                        2,
+                        SUPPORTED_FORMATS
                     ),
                     Ok(())
                 );
@@ -646,8 +664,11 @@ mod tests {
             features: 1 << PCM_F_EVT_XRUNS,
             ..params()
         };
-        assert_eq!(check_params(&xr, 0, 2), Err(S_NOT_SUPP));
-        assert_eq!(check_params(&xr, 1 << PCM_F_EVT_XRUNS, 2), Ok(()));
+        assert_eq!(check_params(&xr, 0, 2, SUPPORTED_FORMATS), Err(S_NOT_SUPP));
+        assert_eq!(
+            check_params(&xr, 1 << PCM_F_EVT_XRUNS, 2, SUPPORTED_FORMATS),
+            Ok(())
+        );
         let both = 1 << PCM_F_EVT_XRUNS | 1 << PCM_F_MSG_POLLING;
         assert_eq!(
             check_params(
@@ -656,7 +677,8 @@ mod tests {
                     ..params()
                 },
                 both,
-                2
+                2,
+                SUPPORTED_FORMATS
             ),
             Err(S_NOT_SUPP)
         );
@@ -666,6 +688,30 @@ mod tests {
         };
         let r = answer_query(&c, &[], R_PCM_INFO, 0, 1, 32, 36);
         assert_eq!(r.payload[4..8], [20, 0, 0, 0]);
+    }
+
+    #[test]
+    fn offered_formats() {
+        // Every format by default; `--formats` restricts PCM_INFO and SET_PARAMS.
+        let r = answer_query(&cfg(1), &[], R_PCM_INFO, 0, 1, 32, 36);
+        assert_eq!(le64(&r.payload, 8), Some(SUPPORTED_FORMATS));
+        let c = Config {
+            formats: 1 << FMT_S16 | 1 << FMT_S24_3,
+            ..cfg(2)
+        };
+        let r = answer_query(&c, &[], R_PCM_INFO, 0, 2, 32, 68);
+        assert_eq!(le64(&r.payload, 8), Some(c.formats));
+        assert_eq!(le64(&r.payload, 40), Some(c.formats));
+        for (format, want) in [
+            (FMT_S16, Ok(PcmState::ParamsSet)),
+            (FMT_S24_3, Ok(PcmState::ParamsSet)),
+            (FMT_U8, Err(S_NOT_SUPP)),
+            (FMT_FLOAT64, Err(S_NOT_SUPP)),
+        ] {
+            let mut s = c.stream_ctl(0);
+            let p = Params { format, ..params() };
+            assert_eq!(s.apply(&PcmOp::SetParams(p)), want, "{format}");
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! Test control: fault injection, device events and triggers, driven by text commands from
 //! the control socket (`--control PATH`, one command a line) or from `--exec CMD`.
 //!
-//! Every reply ends with a line "ok[: text]" or "error: text"; `stats` and `faults` print
-//! their lines before it. See README.md for the commands.
+//! Every reply ends with a line "ok[: text]" or "error: text"; `stats`, `faults` and
+//! `integrity SID report` print their lines before it. See README.md for the commands.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -542,6 +542,18 @@ impl Control {
                 };
                 self.device()?.send_event(code, num(1)?)
             }
+            "integrity" => {
+                let dev = self.device()?;
+                let sid = num(0)?;
+                match (args.get(1).copied(), args.len()) {
+                    (Some("arm"), 3) => dev.integrity_arm(sid, num(2)?),
+                    (Some("off"), 2) => dev.integrity_off(sid),
+                    (Some("report"), 2) => dev.integrity_report(sid),
+                    _ => Err("usage: integrity SID arm SEED | integrity SID off | \
+                              integrity SID report"
+                        .into()),
+                }
+            }
             c if c.starts_with("ctl-") => self.ctl_command(c, args),
             _ => Err(format!("unknown command '{cmd}' (try help)")),
         }
@@ -569,6 +581,12 @@ commands:
   ctl-tlv ID [TYPE WORD...]      print, or set and send CTL_NOTIFY (tlv); TYPE: a number,
                                  db-scale MIN STEP [mute], db-minmax MIN MAX, ... (0.01 dB)
   ctl-notify ID [MASK]           send CTL_NOTIFY only (MASK: value,info,tlv or a number)
+  integrity SID arm SEED         check stream SID's playback data against the pattern of
+                                 SEED (Documentation/integrity.rst), or fill its capture
+                                 data with it, from position 0; replaces an earlier arm
+  integrity SID off              back to plain playback / the capture sine
+  integrity SID report           frames=N good=N lost=N repeated=N reordered=N corrupt=N
+                                 silence=N end=E, then the first 16 runs of each kind
 ";
 
 /// Serves the control socket: one command a line, replies as described above.
@@ -598,7 +616,10 @@ fn handle_conn(control: &Arc<Control>, conn: UnixStream) -> std::io::Result<()> 
         }
         info!("control: {line}");
         match control.execute(&line) {
-            Ok(body) if body.contains('\n') => writeln!(out, "{body}\nok")?,
+            // A body ending with a newline is sent as lines even if it is only one.
+            Ok(body) if body.contains('\n') => {
+                writeln!(out, "{}\nok", body.trim_end_matches('\n'))?
+            }
             Ok(body) if body.is_empty() => writeln!(out, "ok")?,
             Ok(body) => writeln!(out, "ok: {body}")?,
             Err(e) => writeln!(out, "error: {e}")?,

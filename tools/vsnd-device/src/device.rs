@@ -40,6 +40,7 @@ use crate::card::{
 };
 use crate::control::{Control, FaultKind, Target};
 use crate::ctls::Controls;
+use crate::pattern::Integrity;
 use crate::proto::*;
 
 pub type GM = GuestMemoryAtomic<GuestMemoryMmap>;
@@ -194,6 +195,9 @@ struct StreamInner {
     stats: Stats,
     /// `stats` at the last PREPARE: RELEASE logs what this run did.
     run_start: Stats,
+    /// Armed by the test control (`integrity SID arm SEED`): playback data is checked
+    /// against the pattern, capture data is the pattern.
+    integrity: Option<Integrity>,
     quit: bool,
 }
 
@@ -344,16 +348,38 @@ impl Shared {
         if q == QUEUE_RX {
             let mut data = vec![0u8; msg.payload];
             if let Some(p) = g.ctl.params {
-                audio::fill(
-                    &p,
-                    self.opts.capture_freq,
-                    self.opts.capture_amp,
-                    &mut g.phase,
-                    &mut data,
-                );
+                let pattern = g
+                    .integrity
+                    .as_mut()
+                    .is_some_and(|i| i.fill(p.format, p.channels, &mut data));
+                if !pattern {
+                    audio::fill(
+                        &p,
+                        self.opts.capture_freq,
+                        self.opts.capture_amp,
+                        &mut g.phase,
+                        &mut data,
+                    );
+                }
             }
             self.complete_io(q, Some(st.id), &msg.chain, S_OK, &data);
         } else {
+            if let (Some(i), Some(p)) = (g.integrity.as_mut(), g.ctl.params) {
+                // The data is played now: check it (whole frames; a partial one is corrupt).
+                let mut data = vec![0u8; msg.payload];
+                let n = self
+                    .memory()
+                    .map_or(0, |m| msg.chain.read(&m, XFER_SIZE, &mut data));
+                if n < data.len() {
+                    warn!(
+                        "stream {}: integrity: read {n} of {} data bytes from guest memory",
+                        st.id,
+                        data.len()
+                    );
+                    data.truncate(n);
+                }
+                i.check(p.format, p.channels, &data);
+            }
             self.complete_io(q, Some(st.id), &msg.chain, S_OK, &[]);
         }
         g.stats.msgs += 1;
@@ -449,8 +475,14 @@ impl Shared {
                 let status = self.pcm_command(stream_id, &op);
                 let extra = match op {
                     PcmOp::SetParams(p) => format!(
-                        " (buffer {} period {} ch {} fmt {} rate {} feat {:#x})",
-                        p.buffer_bytes, p.period_bytes, p.channels, p.format, p.rate, p.features
+                        " (buffer {} period {} ch {} fmt {} ({}) rate {} feat {:#x})",
+                        p.buffer_bytes,
+                        p.period_bytes,
+                        p.channels,
+                        p.format,
+                        format_name(p.format),
+                        p.rate,
+                        p.features
                     ),
                     _ => String::new(),
                 };
@@ -540,6 +572,13 @@ impl Shared {
                     PcmState::Prepared => g.run_start = g.stats,
                     PcmState::Released => {
                         self.flush(st, &mut g);
+                        if let Some(i) = &g.integrity {
+                            info!(
+                                "stream {stream_id}: integrity (seed {}): {}",
+                                i.seed(),
+                                i.report().lines().next().unwrap_or_default()
+                            );
+                        }
                         let (s, r) = (g.stats, g.run_start);
                         info!(
                             "stream {stream_id}: released; since PREPARE {} msgs, {} data bytes, {} frames, {} unaligned, {} flushed, {} bad",
@@ -652,6 +691,9 @@ impl Shared {
             let mut g = st.inner.lock().unwrap();
             if q == QUEUE_CTL {
                 g.ctl = self.cfg.stream_ctl(st.id);
+                if g.integrity.take().is_some() {
+                    info!("reset: stream {}: integrity disarmed", st.id);
+                }
             }
             if q == QUEUE_CTL || self.queue_of(st.id) == q {
                 g.stats.flushed += g.pending.len() as u64;
@@ -660,6 +702,55 @@ impl Shared {
             }
             st.cv.notify_all();
         }
+    }
+
+    fn stream(&self, sid: u32) -> Result<&Stream, String> {
+        self.streams.get(sid as usize).ok_or(format!(
+            "no stream {sid} (the device has {})",
+            self.streams.len()
+        ))
+    }
+
+    /// `integrity SID arm SEED`: from now on the stream's playback data is checked against
+    /// the pattern of `seed` from position 0 (the next data played), or its capture data
+    /// is the pattern from position 0 (the next message filled). Replaces an earlier arm.
+    pub fn integrity_arm(&self, sid: u32, seed: u32) -> Result<String, String> {
+        let st = self.stream(sid)?;
+        let playback = self.cfg.direction(sid) == D_OUTPUT;
+        st.inner.lock().unwrap().integrity = Some(Integrity::new(seed, playback));
+        let what = if playback {
+            "playback data checked against"
+        } else {
+            "capture data filled with"
+        };
+        info!("stream {sid}: integrity armed: {what} the pattern of seed {seed}");
+        Ok(format!(
+            "stream {sid} armed: {what} the pattern of seed {seed}"
+        ))
+    }
+
+    /// `integrity SID off`.
+    pub fn integrity_off(&self, sid: u32) -> Result<String, String> {
+        let was = self.stream(sid)?.inner.lock().unwrap().integrity.take();
+        info!("stream {sid}: integrity off");
+        Ok(format!(
+            "stream {sid} integrity off{}",
+            if was.is_some() {
+                ""
+            } else {
+                " (was not armed)"
+            }
+        ))
+    }
+
+    /// `integrity SID report`: the report's lines, each ending with a newline.
+    pub fn integrity_report(&self, sid: u32) -> Result<String, String> {
+        let g = self.stream(sid)?.inner.lock().unwrap();
+        let i = g
+            .integrity
+            .as_ref()
+            .ok_or(format!("stream {sid} is not armed"))?;
+        Ok(i.report())
     }
 
     pub fn set_jack(&self, id: u32, connected: bool) {
@@ -839,6 +930,7 @@ impl VsndBackend {
                     phase: 0.0,
                     stats: Stats::default(),
                     run_start: Stats::default(),
+                    integrity: None,
                     quit: false,
                 }),
                 cv: Condvar::new(),
@@ -1417,6 +1509,189 @@ mod tests {
             ),
             "{text}"
         );
+        b.shutdown();
+    }
+
+    /// Queues an I/O message on stream `sid` as `process_io` would.
+    fn push_io(sh: &Arc<Shared>, sid: usize, chain: Chain, payload: usize) {
+        let st = &sh.streams[sid];
+        let mut g = st.inner.lock().unwrap();
+        g.pending.push_back(IoMsg {
+            chain,
+            payload,
+            arrived: Instant::now(),
+        });
+        st.cv.notify_all();
+    }
+
+    /// Waits until stream `sid` has completed `msgs` messages.
+    fn wait_msgs(sh: &Arc<Shared>, sid: usize, msgs: u64) {
+        let t0 = Instant::now();
+        while sh.streams[sid].inner.lock().unwrap().stats.msgs < msgs {
+            assert!(t0.elapsed() < Duration::from_secs(10), "stream {sid} stuck");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn integrity_through_the_device() {
+        use crate::pattern::Pattern;
+        let opts = Options {
+            capture_freq: 1000.0,
+            capture_amp: 0.5,
+            event_idx: false,
+            poll_us: 1000,
+        };
+        let control = Control::with_controls(ControlSet::None.build());
+        let b = VsndBackend::new(Config::default(), opts, control.clone()).unwrap();
+        let sh = &b.shared;
+        let gm: GM = GuestMemoryAtomic::new(
+            GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 0x40000)]).unwrap(),
+        );
+        b.update_memory(gm.clone()).unwrap();
+        let mem = gm.memory();
+        // Not armed, or no such stream: errors.
+        assert!(control
+            .execute("integrity 0 report")
+            .unwrap_err()
+            .contains("not armed"));
+        assert!(control.execute("integrity 2 arm 1").is_err());
+        assert!(control.execute("integrity 0 arm").is_err());
+        // Stream 0 (playback) S16 stereo, stream 1 (capture) S24_3 stereo, 192 kHz.
+        let p = |format| Params {
+            buffer_bytes: 4 * 1536,
+            period_bytes: 1536,
+            features: 0,
+            channels: 2,
+            format,
+            rate: 12,
+        };
+        for (sid, format) in [(0, FMT_S16), (1, FMT_S24_3)] {
+            for req in [
+                p(format).encode_request(sid),
+                pcm_req(R_PCM_PREPARE, sid),
+                pcm_req(R_PCM_START, sid),
+            ] {
+                assert_eq!(sh.handle_ctl(&req, 4).0.status, S_OK);
+            }
+        }
+        let s = control.execute("integrity 0 arm 7").unwrap();
+        assert!(s.contains("stream 0 armed"), "{s}");
+        // An earlier arm is replaced.
+        control.execute("integrity 1 arm 1").unwrap();
+        control.execute("integrity 1 arm 9").unwrap();
+
+        // Playback: frames 0..384, then 400..500 (16 lost) with a corrupt sample in frame
+        // 450, then half a frame; each message at 0x1000 * (i + 1), its status after it.
+        let tx = Pattern::new(7, FMT_S16, 2).unwrap();
+        let mut msgs = Vec::new();
+        for range in [0..384u64, 400..500] {
+            let mut pos = range.start;
+            let mut data = vec![0u8; 4 * (range.end - range.start) as usize];
+            tx.fill(&mut pos, &mut data);
+            msgs.push(data);
+        }
+        msgs[1][50 * 4 + 1] ^= 0x40;
+        msgs.push(vec![1, 2]);
+        for (i, data) in msgs.iter().enumerate() {
+            let at = 0x1000 * (i as u64 + 1);
+            mem.write_slice(&0u32.to_le_bytes(), GuestAddress(at))
+                .unwrap();
+            // The data in two descriptors, the header in the first.
+            mem.write_slice(data, GuestAddress(at + 4)).unwrap();
+            let split = 4 + data.len() / 2;
+            let chain = Chain {
+                head: i as u16,
+                readable: vec![
+                    (GuestAddress(at), split),
+                    (GuestAddress(at + split as u64), 4 + data.len() - split),
+                ],
+                writable: vec![(GuestAddress(at + 0xf00), STATUS_SIZE)],
+            };
+            push_io(sh, 0, chain, data.len());
+        }
+        wait_msgs(sh, 0, 3);
+        let r = control.execute("integrity 0 report").unwrap();
+        assert_eq!(
+            r,
+            "frames=485 good=483 lost=16 repeated=0 reordered=0 corrupt=2 silence=0 end=501\n\
+             lost at=384 len=16\n\
+             corrupt at=450 len=1\n\
+             corrupt at=500 len=1\n"
+        );
+
+        // Capture: two messages of 100 frames and a partial frame, at 0x10000 and 0x11000.
+        let rx = Pattern::new(9, FMT_S24_3, 2).unwrap();
+        for i in 0..2u64 {
+            let at = 0x10000 + 0x1000 * i;
+            let chain = Chain {
+                head: i as u16,
+                readable: vec![(GuestAddress(at), XFER_SIZE)],
+                writable: vec![(GuestAddress(at + 0x10), 600 + 2 + STATUS_SIZE)],
+            };
+            push_io(sh, 1, chain, 602);
+        }
+        wait_msgs(sh, 1, 2);
+        let mut pos = 0;
+        for i in 0..2u64 {
+            let mut got = vec![0u8; 602 + 4];
+            mem.read_slice(&mut got, GuestAddress(0x10010 + 0x1000 * i))
+                .unwrap();
+            let mut want = vec![0u8; 602];
+            rx.fill(&mut pos, &mut want);
+            assert_eq!(got[..602], want[..], "message {i}");
+            assert_eq!(got[600..606], [0, 0, 0x00, 0x80, 0, 0], "silence, then OK");
+        }
+        assert_eq!(
+            control.execute("integrity 1 report").unwrap(),
+            "frames=200 good=0 lost=0 repeated=0 reordered=0 corrupt=0 silence=0 end=200\n"
+        );
+
+        // Arming survives STOP, RELEASE, SET_PARAMS of the same frame size, PREPARE, START.
+        for req in [
+            pcm_req(R_PCM_STOP, 0),
+            pcm_req(R_PCM_RELEASE, 0),
+            p(FMT_U16).encode_request(0),
+            pcm_req(R_PCM_PREPARE, 0),
+            pcm_req(R_PCM_START, 0),
+        ] {
+            assert_eq!(sh.handle_ctl(&req, 4).0.status, S_OK);
+        }
+        let u16p = Pattern::new(7, FMT_U16, 2).unwrap();
+        let mut data = vec![0u8; 4 * 10];
+        u16p.fill(&mut 501, &mut data);
+        mem.write_slice(&data, GuestAddress(0x5004)).unwrap();
+        let chain = Chain {
+            head: 9,
+            readable: vec![(GuestAddress(0x5000), 4 + data.len())],
+            writable: vec![(GuestAddress(0x5f00), STATUS_SIZE)],
+        };
+        push_io(sh, 0, chain, data.len());
+        wait_msgs(sh, 0, 4);
+        let r = control.execute("integrity 0 report").unwrap();
+        assert!(r.starts_with("frames=495 good=493 "), "{r}");
+        assert!(r.contains(" end=511\n"), "{r}");
+        // Off: the capture sine again (1 kHz at 192 kHz: frame 0 is 0, frame 48 the peak).
+        assert_eq!(
+            control.execute("integrity 1 off").unwrap(),
+            "stream 1 integrity off"
+        );
+        let chain = Chain {
+            head: 5,
+            readable: vec![(GuestAddress(0x12000), XFER_SIZE)],
+            writable: vec![(GuestAddress(0x12010), 6 * 49 + STATUS_SIZE)],
+        };
+        push_io(sh, 1, chain, 6 * 49);
+        wait_msgs(sh, 1, 3);
+        let mut got = vec![0u8; 6 * 49];
+        mem.read_slice(&mut got, GuestAddress(0x12010)).unwrap();
+        assert_eq!(got[..6], [0; 6]);
+        assert_eq!(got[6 * 48..], [0, 0, 0x40, 0, 0, 0x40]);
+        // A driver reset disarms; stopping an I/O queue does not.
+        b.stop_vring(QUEUE_TX as u32).unwrap();
+        assert!(control.execute("integrity 0 report").is_ok());
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        assert!(control.execute("integrity 0 report").is_err());
         b.shutdown();
     }
 

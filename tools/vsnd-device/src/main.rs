@@ -6,6 +6,7 @@ mod card;
 mod control;
 mod ctls;
 mod device;
+mod pattern;
 mod proto;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ usage: vsnd-device --socket PATH [options]
                        channels_min is 1
   --layout L           stream directions: alternate (0 out, 1 in, 2 out, ...; default) or
                        split (QEMU's virtio-sound-pci: first half out, second half in)
+  --formats LIST       sample formats offered in PCM_INFO, comma-separated (default all:
+                       S8 U8 S16 U16 S24 S24_3 S32 U32 FLOAT FLOAT64; S24 is 24 bits in 4
+                       bytes, S24_3 in 3)
   --capture-freq HZ    capture sine frequency (default 1000; 0 = silence)
   --capture-amp A      capture sine amplitude, 0..1 of full scale (default 0.5)
   --no-event-idx       do not offer VIRTIO_RING_F_EVENT_IDX
@@ -60,7 +64,8 @@ usage: vsnd-device --socket PATH [options]
                        START count 1' (repeatable)
   -v, --verbose        debug log (each I/O message)
   -q, --quiet          warnings and errors only
-Streams: channels 1..C, formats U8 S16 S32 FLOAT, rates 8000..192000.
+Streams: channels 1..C, formats S8 U8 S16 U16 S24 S24_3 S32 U32 FLOAT FLOAT64 (--formats),
+rates 8000..192000.
 ";
 
 struct Args {
@@ -117,6 +122,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     v => return Err(format!("--layout: '{v}' is neither alternate nor split")),
                 }
             }
+            "--formats" => a.cfg.formats = proto::parse_formats(&val(arg)?)?,
             "--capture-freq" => a.opts.capture_freq = num(arg, val(arg)?)?,
             "--capture-amp" => a.opts.capture_amp = num(arg, val(arg)?)?,
             "--no-event-idx" => a.opts.event_idx = false,
@@ -213,7 +219,7 @@ fn main() -> ExitCode {
     log::set_max_level(args.level);
     let c = &args.cfg;
     info!(
-        "vsnd-device {}: socket {}, jacks {}{} streams {} chmaps {} ({:?}) controls {}{}, layout {:?}, nids {}, channels 1..{}",
+        "vsnd-device {}: socket {}, jacks {}{} streams {} chmaps {} ({:?}) controls {}{}, layout {:?}, nids {}, channels 1..{}, formats {}",
         env!("CARGO_PKG_VERSION"),
         args.socket,
         c.jacks,
@@ -225,7 +231,13 @@ fn main() -> ExitCode {
         if c.reset_controls { " (reset)" } else { "" },
         c.layout,
         c.nids,
-        c.channels_max
+        c.channels_max,
+        proto::FORMATS
+            .iter()
+            .filter(|f| c.formats & 1 << f.0 != 0)
+            .map(|f| f.1)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     for m in c.chmap_list() {
         debug!(
@@ -367,6 +379,18 @@ mod tests {
         assert!(parse("--socket s --reset-controls 1").is_err());
         assert!(parse("--socket s --reset-control").is_err());
         assert_eq!(parse("-h").err().unwrap(), "");
+        // --formats: every format by default, or the list.
+        assert_eq!(
+            parse("--socket s").unwrap().cfg.formats,
+            proto::SUPPORTED_FORMATS
+        );
+        assert_eq!(
+            parse("--socket s --formats S16,s24_3").unwrap().cfg.formats,
+            1 << proto::FMT_S16 | 1 << proto::FMT_S24_3
+        );
+        for bad in ["--formats", "--formats S20", "--formats ,"] {
+            assert!(parse(&format!("--socket s {bad}")).is_err(), "{bad}");
+        }
     }
 
     #[test]

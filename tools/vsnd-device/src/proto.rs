@@ -133,12 +133,131 @@ pub const TLV_DB_SCALE_MUTE: u32 = 0x10000;
 pub const D_OUTPUT: u8 = 0;
 pub const D_INPUT: u8 = 1;
 
-// Sample formats (VIRTIO_SND_PCM_FMT_*) this device offers.
+// Sample formats (VIRTIO_SND_PCM_FMT_*) this device can offer.
+pub const FMT_S8: u8 = 3;
 pub const FMT_U8: u8 = 4;
 pub const FMT_S16: u8 = 5;
+pub const FMT_U16: u8 = 6;
+pub const FMT_S24_3: u8 = 11;
+pub const FMT_S24: u8 = 15;
 pub const FMT_S32: u8 = 17;
+pub const FMT_U32: u8 = 18;
 pub const FMT_FLOAT: u8 = 19;
-pub const SUPPORTED_FORMATS: u64 = 1 << FMT_U8 | 1 << FMT_S16 | 1 << FMT_S32 | 1 << FMT_FLOAT;
+pub const FMT_FLOAT64: u8 = 20;
+/// Every format the device can offer, with its name (`--formats`), in PCM_INFO bit order.
+pub const FORMATS: [(u8, &str); 10] = [
+    (FMT_S8, "S8"),
+    (FMT_U8, "U8"),
+    (FMT_S16, "S16"),
+    (FMT_U16, "U16"),
+    (FMT_S24_3, "S24_3"),
+    (FMT_S24, "S24"),
+    (FMT_S32, "S32"),
+    (FMT_U32, "U32"),
+    (FMT_FLOAT, "FLOAT"),
+    (FMT_FLOAT64, "FLOAT64"),
+];
+/// All of them (the default of `--formats`).
+pub const SUPPORTED_FORMATS: u64 = 1 << FMT_S8
+    | 1 << FMT_U8
+    | 1 << FMT_S16
+    | 1 << FMT_U16
+    | 1 << FMT_S24_3
+    | 1 << FMT_S24
+    | 1 << FMT_S32
+    | 1 << FMT_U32
+    | 1 << FMT_FLOAT
+    | 1 << FMT_FLOAT64;
+
+/// How a sample is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleKind {
+    /// Two's complement, `bits` significant bits, sign-extended to the container.
+    Signed,
+    /// Offset binary (silence 1 << (bits - 1)), zero-extended to the container.
+    Unsigned,
+    /// IEEE single (bits 32) or double (bits 64).
+    Float,
+}
+
+/// A sample format: kind, significant bits, bytes of its little-endian container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleFormat {
+    pub kind: SampleKind,
+    pub bits: u32,
+    pub bytes: usize,
+}
+
+impl SampleFormat {
+    /// Stores the low `bytes` bytes of `raw` (a sign- or zero-extended value, or the bits
+    /// of a float) little endian.
+    pub fn store(&self, raw: u64, dst: &mut [u8]) {
+        dst[..self.bytes].copy_from_slice(&raw.to_le_bytes()[..self.bytes]);
+    }
+
+    /// The container of a silent sample: 0, or 1 << (bits - 1) for unsigned formats.
+    pub fn silence(&self) -> u64 {
+        match self.kind {
+            SampleKind::Unsigned => 1 << (self.bits - 1),
+            SampleKind::Signed | SampleKind::Float => 0,
+        }
+    }
+
+    /// Fills `dst` with silent samples (a last partial sample with their first bytes).
+    pub fn fill_silence(&self, dst: &mut [u8]) {
+        let s = self.silence().to_le_bytes();
+        for (i, b) in dst.iter_mut().enumerate() {
+            *b = s[i % self.bytes];
+        }
+    }
+}
+
+/// The encoding of a format this device can offer.
+pub fn sample_format(format: u8) -> Option<SampleFormat> {
+    use SampleKind::*;
+    let (kind, bits, bytes) = match format {
+        FMT_S8 => (Signed, 8, 1),
+        FMT_U8 => (Unsigned, 8, 1),
+        FMT_S16 => (Signed, 16, 2),
+        FMT_U16 => (Unsigned, 16, 2),
+        FMT_S24_3 => (Signed, 24, 3),
+        FMT_S24 => (Signed, 24, 4),
+        FMT_S32 => (Signed, 32, 4),
+        FMT_U32 => (Unsigned, 32, 4),
+        FMT_FLOAT => (Float, 32, 4),
+        FMT_FLOAT64 => (Float, 64, 8),
+        _ => return None,
+    };
+    Some(SampleFormat { kind, bits, bytes })
+}
+
+/// The name of a format (`S24_3`), or its number.
+pub fn format_name(format: u8) -> String {
+    FORMATS
+        .iter()
+        .find(|f| f.0 == format)
+        .map_or_else(|| format.to_string(), |f| f.1.to_string())
+}
+
+/// Parses `--formats`: names separated by commas (case-insensitive), or `all`.
+pub fn parse_formats(list: &str) -> Result<u64, String> {
+    let mut bits = 0u64;
+    for w in list.split(',') {
+        if w.eq_ignore_ascii_case("all") {
+            bits |= SUPPORTED_FORMATS;
+            continue;
+        }
+        let f = FORMATS
+            .iter()
+            .find(|f| f.1.eq_ignore_ascii_case(w))
+            .ok_or(format!("--formats: unknown format '{w}'"))?;
+        bits |= 1 << f.0;
+    }
+    if bits == 0 {
+        return Err("--formats: no format".into());
+    }
+    Ok(bits)
+}
 
 /// Frame rates by VIRTIO_SND_PCM_RATE_* index.
 pub const RATES_HZ: [u32; 14] = [
@@ -184,12 +303,7 @@ pub const CHMAP_MAX_SIZE: usize = 18;
 
 /// Bytes of one sample of a supported format.
 pub fn sample_bytes(format: u8) -> Option<u32> {
-    match format {
-        FMT_U8 => Some(1),
-        FMT_S16 => Some(2),
-        FMT_S32 | FMT_FLOAT => Some(4),
-        _ => None,
-    }
+    sample_format(format).map(|f| f.bytes as u32)
 }
 
 pub fn rate_hz(rate: u8) -> Option<u32> {
@@ -456,12 +570,13 @@ pub fn encode_pcm_info(
     nid: u32,
     direction: u8,
     features: u32,
+    formats: u64,
     channels_max: u8,
 ) -> [u8; PCM_INFO_SIZE] {
     let mut b = [0u8; PCM_INFO_SIZE];
     b[0..4].copy_from_slice(&nid.to_le_bytes());
     b[4..8].copy_from_slice(&features.to_le_bytes());
-    b[8..16].copy_from_slice(&SUPPORTED_FORMATS.to_le_bytes());
+    b[8..16].copy_from_slice(&formats.to_le_bytes());
     b[16..24].copy_from_slice(&SUPPORTED_RATES.to_le_bytes());
     b[24] = direction;
     b[25] = CHANNELS_MIN;
@@ -813,7 +928,7 @@ mod tests {
 
     #[test]
     fn info_layouts() {
-        let i = encode_pcm_info(0, D_INPUT, 1 << PCM_F_EVT_XRUNS, 2);
+        let i = encode_pcm_info(0, D_INPUT, 1 << PCM_F_EVT_XRUNS, SUPPORTED_FORMATS, 2);
         assert_eq!(i[0..8], [0, 0, 0, 0, 16, 0, 0, 0]);
         assert_eq!(
             u64::from_le_bytes(i[8..16].try_into().unwrap()),
@@ -825,7 +940,10 @@ mod tests {
         assert_eq!(SUPPORTED_RATES, 0x1ffe);
         assert_eq!(RATES_HZ[1], 8000);
         assert_eq!(RATES_HZ[12], 192000);
-        let i = encode_pcm_info(3, D_OUTPUT, 0, 8);
+        // S8 U8 S16 U16 S24_3 S24 S32 U32 FLOAT FLOAT64.
+        assert_eq!(SUPPORTED_FORMATS, 0x1e_8878);
+        let i = encode_pcm_info(3, D_OUTPUT, 0, 1 << FMT_S16, 8);
+        assert_eq!(i[8..16], [1 << FMT_S16, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(
             (&i[0..4], &i[24..27]),
             (&[3, 0, 0, 0][..], &[D_OUTPUT, 1, 8][..])
@@ -852,5 +970,46 @@ mod tests {
             CtlReply::status(S_BAD_MSG).to_bytes(),
             0x8001u32.to_le_bytes()
         );
+    }
+
+    #[test]
+    fn sample_formats() {
+        let sf = |f| sample_format(f).unwrap();
+        for (f, bytes, silence) in [
+            (FMT_S8, 1, 0),
+            (FMT_U8, 1, 0x80),
+            (FMT_S16, 2, 0),
+            (FMT_U16, 2, 0x8000),
+            (FMT_S24_3, 3, 0),
+            (FMT_S24, 4, 0),
+            (FMT_S32, 4, 0),
+            (FMT_U32, 4, 0x8000_0000),
+            (FMT_FLOAT, 4, 0),
+            (FMT_FLOAT64, 8, 0),
+        ] {
+            assert_eq!(
+                (sample_bytes(f), sf(f).silence()),
+                (Some(bytes), silence),
+                "{}",
+                format_name(f)
+            );
+        }
+        assert_eq!(sample_bytes(13), None);
+        assert_eq!((sf(FMT_S24).bits, sf(FMT_S24_3).bits), (24, 24));
+        let mut b = [0u8; 7];
+        sf(FMT_U16).fill_silence(&mut b);
+        assert_eq!(b, [0, 0x80, 0, 0x80, 0, 0x80, 0]);
+        sf(FMT_S24_3).store(-2i64 as u64, &mut b);
+        assert_eq!(b[..4], [0xfe, 0xff, 0xff, 0x80]);
+        assert_eq!(format_name(FMT_S24_3), "S24_3");
+        assert_eq!(format_name(9), "9");
+        assert_eq!(parse_formats("all"), Ok(SUPPORTED_FORMATS));
+        assert_eq!(
+            parse_formats("s16,FLOAT64,u8"),
+            Ok(1 << FMT_S16 | 1 << FMT_FLOAT64 | 1 << FMT_U8)
+        );
+        for bad in ["", "S20", "S16,,U8", "s24-3"] {
+            assert!(parse_formats(bad).is_err(), "{bad}");
+        }
     }
 }

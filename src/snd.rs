@@ -2,9 +2,18 @@
 
 //! The virtio-snd driver: device setup and teardown, and virtqueue dispatch.
 //!
-//! One [`VirtioSnd`] exists per bound device. It owns the virtqueues and the ALSA card; the
-//! PCM devices of the card ([`pcm::PcmDevice`]) hold a reference back to it, which
-//! [`VirtioSnd::remove`] breaks by freeing the card.
+//! One [`VirtioSnd`] exists per bound device. Ownership points one way, down: no object
+//! holds a reference to one above it (Documentation/design.rst, "Ownership and teardown"):
+//!
+//! - [`VirtioSnd`] owns the ALSA card, the jack and control-element maps, and the
+//!   [`DeviceIo`];
+//! - [`DeviceIo`] owns the virtqueues and the streams, and is the only handle on the device
+//!   that the card's callbacks (PCM devices, control elements) and the streams' poll timers
+//!   hold: it sends control requests and dispatches completions, and owns nothing of the
+//!   card.
+//!
+//! [`VirtioSnd::teardown`] frees the card, then shuts the virtqueues down, both on remove
+//! and when `start` fails; the last reference (the driver data) then frees everything.
 
 mod ctl;
 mod jack;
@@ -96,36 +105,51 @@ impl QueueUsers {
     }
 }
 
-/// What [`VirtioSnd::start`] registers, and [`VirtioSnd::remove`] tears down.
+/// What `start` registers, and [`VirtioSnd::teardown`] frees.
 struct Registered {
     card: Option<Card>,
 }
 
-/// A bound virtio-snd device.
+/// The I/O side of a bound device: the virtqueues, control requests, and the dispatch of
+/// completions to the streams.
+///
+/// This is the handle that the children of [`VirtioSnd`] hold (`Arc<DeviceIo>`): the PCM
+/// devices, the control elements and the streams' poll timers. It owns the streams, and
+/// nothing that holds an `Arc<DeviceIo>` except, while it runs, a stream's poll timer (see
+/// [`VirtioSnd::teardown`]).
 #[pin_data]
-pub(crate) struct VirtioSnd {
+pub(crate) struct DeviceIo {
     dev: ARef<virtio::Device>,
     #[pin]
     queues: Queues,
-    config: Config,
-    limits: Limits,
     timeout_ms: u32,
     /// Playback periods written by the application wait for the next completion to be
     /// announced, unless the device could starve (module parameter `defer_kicks`).
     defer_kicks: bool,
-    /// How running streams take their completions (module parameter `poll`).
-    completions: Completions,
     /// Users of the tx and rx queues (index `QUEUE_TX`, `QUEUE_RX` minus `QUEUE_TX`).
     #[pin]
     io_users: SpinLockIrq<[QueueUsers; 2]>,
-    /// Per queue: a context is taking used buffers off it (see [`VirtioSnd::harvest`]).
+    /// Per queue: a context is taking used buffers off it (see [`DeviceIo::harvest`]).
     harvesting: [Atomic<bool>; wire::QUEUE_COUNT],
+    /// The streams, by stream ID (set once, in `start`).
+    streams: SetOnce<KVec<Option<Arc<Stream>>>>,
+}
+
+/// A bound virtio-snd device: the driver data.
+///
+/// The driver core (driver data) and the virtqueue callbacks (`virtio_device::priv`) hold
+/// it; nothing that it owns holds it back.
+#[pin_data]
+pub(crate) struct VirtioSnd {
+    io: Arc<DeviceIo>,
+    config: Config,
+    limits: Limits,
+    /// How running streams take their completions (module parameter `poll`).
+    completions: Completions,
     /// The jacks (set once, in `start`).
     jacks: SetOnce<jack::JackMap>,
     /// The control elements (set once, in `start`).
     kctls: SetOnce<kctl::KctlMap>,
-    /// The streams, by stream ID (set once, in `start`).
-    streams: SetOnce<KVec<Option<Arc<Stream>>>>,
     #[pin]
     registered: Mutex<Registered>,
 }
@@ -211,23 +235,29 @@ impl virtio::Driver for VirtioSnd {
             c"virtsnd-rx",
         ]);
         let aref: ARef<virtio::Device> = dev.into();
-        Arc::pin_init(
-            try_pin_init!(Self {
+        let io = Arc::pin_init(
+            try_pin_init!(DeviceIo {
                 dev: aref,
                 queues <- queues,
-                config,
-                limits,
                 timeout_ms,
                 defer_kicks,
-                completions,
                 io_users <- new_spinlock_irq!(
                     [QueueUsers::default(); 2],
                     c"virtio_snd_rs:io_users"
                 ),
                 harvesting: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
+                streams: SetOnce::new(),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        Arc::pin_init(
+            try_pin_init!(Self {
+                io,
+                config,
+                limits,
+                completions,
                 jacks: SetOnce::new(),
                 kctls: SetOnce::new(),
-                streams: SetOnce::new(),
                 registered <- new_mutex!(Registered { card: None }),
             }? Error),
             GFP_KERNEL,
@@ -235,97 +265,50 @@ impl virtio::Driver for VirtioSnd {
     }
 
     fn start(dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
-        this.fill_event_queue()?;
-        let c = &this.config;
-        if c.streams == 0 && c.jacks == 0 && c.controls == 0 {
-            dev_err!(
-                dev.as_ref(),
-                "device has no streams, jacks or controls: nothing to drive\n"
-            );
-            return Err(ENODEV);
-        }
-        if c.streams == 0 {
-            dev_warn!(
-                dev.as_ref(),
-                "device has no PCM streams; registering no PCM device\n"
-            );
-        }
-        let streams = pcm::query_streams(this)?;
-        let mut by_id = KVec::new();
-        for _ in 0..c.streams {
-            by_id.push(None, GFP_KERNEL)?;
-        }
-        for s in streams.iter() {
-            if let Some(slot) = by_id.get_mut(s.id as usize) {
-                *slot = Some(s.clone());
-            }
-        }
-        this.streams.populate(by_id);
-        let chmaps = pcm::query_chmaps(this)?;
-        let mut card = Card::new(
-            dev.as_ref(),
-            compat::this_module(),
-            c"virtio_snd_rs",
-            b"VirtIO SoundCard",
-            b"VirtIO SoundCard (Rust driver)",
-        )?;
-        let pcms = pcm::register(this, &mut card, &streams, &chmaps)?;
-        this.jacks.populate(jack::register(this, &card)?);
-        this.kctls.populate(kctl::register(this, &card)?);
-        card.register()?;
-        dev_info!(
-            dev.as_ref(),
-            "card {}: {} PCM device(s), {} stream(s), {} jack(s), {} chmap(s), {} control(s)\n",
-            card.number(),
-            pcms,
-            streams.len(),
-            c.jacks,
-            c.chmaps,
-            c.controls
-        );
-        this.registered.lock().card = Some(card);
-        Ok(())
+        // On error, a card that `register` created was freed on its way out; the queues
+        // still hold the event buffers, and must be deleted before the driver data goes.
+        this.register(dev).inspect_err(|_| this.teardown())
     }
 
     fn vq_done(&self, index: usize) {
         match index {
-            wire::QUEUE_CONTROL => self.control_done(),
+            wire::QUEUE_CONTROL => self.io.control_done(),
             wire::QUEUE_EVENT => self.events_done(),
-            wire::QUEUE_TX | wire::QUEUE_RX => self.io_done(index),
+            wire::QUEUE_TX | wire::QUEUE_RX => self.io.io_done(index),
             _ => {}
         }
     }
 
     fn remove(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) {
-        this.remove();
+        this.teardown();
     }
 
     fn freeze(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
         // The PCM devices were suspended before (children first): running substreams were
         // stopped with ALSA's SUSPEND trigger. The streams give their I/O back, then the
         // reset: messages still in flight come back cancelled.
-        for s in this.streams() {
-            s.suspend(this);
+        for s in this.io.streams() {
+            s.suspend(&this.io);
         }
         // The reset may take the device's control values back to their defaults.
         if let Some(kctls) = this.kctls.as_ref() {
             kctls.save();
         }
-        this.queues.shutdown(|_, msg| msg.cancel());
-        for s in this.streams() {
-            s.device_lost(this);
+        this.io.queues.shutdown(|_, msg| msg.cancel());
+        for s in this.io.streams() {
+            s.device_lost(&this.io);
         }
         Ok(())
     }
 
     fn restore(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
-        this.queues.restart()
+        this.io.queues.restart()
     }
 
     fn resume(dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
-        this.fill_event_queue()?;
-        for s in this.streams() {
-            if let Err(e) = s.resume(this) {
+        this.io.fill_event_queue()?;
+        for s in this.io.streams() {
+            if let Err(e) = s.resume(&this.io) {
                 dev_warn!(
                     dev.as_ref(),
                     "stream {}: not set up again after resume ({:?}); the next prepare retries\n",
@@ -357,16 +340,150 @@ impl virtio::Driver for VirtioSnd {
 }
 
 impl VirtioSnd {
-    /// Frees the card (waiting for its users), then stops the device and cancels its I/O.
-    fn remove(&self) {
+    /// Asks the device what it has, and registers the card (`start`).
+    ///
+    /// On error, what was created so far is dropped on the way out, the card (not
+    /// registered) included; the caller tears the rest down.
+    fn register(&self, dev: &virtio::Device<device::Core<'_>>) -> Result {
+        self.io.fill_event_queue()?;
+        let c = &self.config;
+        if c.streams == 0 && c.jacks == 0 && c.controls == 0 {
+            dev_err!(
+                dev.as_ref(),
+                "device has no streams, jacks or controls: nothing to drive\n"
+            );
+            return Err(ENODEV);
+        }
+        if c.streams == 0 {
+            dev_warn!(
+                dev.as_ref(),
+                "device has no PCM streams; registering no PCM device\n"
+            );
+        }
+        let streams = pcm::query_streams(self)?;
+        let mut by_id = KVec::new();
+        for _ in 0..c.streams {
+            by_id.push(None, GFP_KERNEL)?;
+        }
+        for s in streams.iter() {
+            if let Some(slot) = by_id.get_mut(s.id as usize) {
+                *slot = Some(s.clone());
+            }
+        }
+        self.io.streams.populate(by_id);
+        let chmaps = pcm::query_chmaps(self)?;
+        let mut card = Card::new(
+            dev.as_ref(),
+            compat::this_module(),
+            c"virtio_snd_rs",
+            b"VirtIO SoundCard",
+            b"VirtIO SoundCard (Rust driver)",
+        )?;
+        let pcms = pcm::register(self, &mut card, &streams, &chmaps)?;
+        self.jacks.populate(jack::register(self, &card)?);
+        self.kctls.populate(kctl::register(self, &card)?);
+        card.register()?;
+        dev_info!(
+            dev.as_ref(),
+            "card {}: {} PCM device(s), {} stream(s), {} jack(s), {} chmap(s), {} control(s)\n",
+            card.number(),
+            pcms,
+            streams.len(),
+            c.jacks,
+            c.chmaps,
+            c.controls
+        );
+        self.registered.lock().card = Some(card);
+        Ok(())
+    }
+
+    /// Tears the device down (`remove`, or a failed `start`; process context), in this
+    /// order:
+    ///
+    /// 1. The card is freed: `snd_card_free` waits until every file of the card is closed,
+    ///    so no ALSA callback runs any more, every substream was closed (which stopped its
+    ///    poll timer), and the card's references to the children (PCM devices, control
+    ///    elements) are dropped.
+    /// 2. The streams' poll timers are stopped, should one still run: a running timer is
+    ///    the only reference from below back to the [`DeviceIo`] (its stream's poller).
+    ///    After 1 this finds none; it makes the tree independent of ALSA's close.
+    /// 3. The virtqueues are shut down: the device is reset (which waits for running
+    ///    virtqueue callbacks), every message still queued is handed back cancelled
+    ///    (waiters get `ENODEV`), and the queues are deleted (`del_vqs`).
+    ///
+    /// Then nothing holds an `Arc<DeviceIo>` but `self` and the maps it owns. The adapter
+    /// resets the device and drops the callback target, the driver core the driver data:
+    /// the last reference, which frees the maps, the streams, the [`DeviceIo`] and its
+    /// reference of the `virtio_device`. Calling it again does nothing.
+    fn teardown(&self) {
         let card = self.registered.lock().card.take();
         if let Some(card) = &card {
             card.disconnect();
         }
         drop(card);
-        self.queues.shutdown(|_, msg| msg.cancel());
+        for s in self.io.streams() {
+            s.stop_poller();
+        }
+        self.io.queues.shutdown(|_, msg| msg.cancel());
     }
 
+    /// Handles used event buffers and puts them back (interrupt context).
+    fn events_done(&self) {
+        self.io.harvest(wire::QUEUE_EVENT, |msg, len| {
+            msg.complete(len);
+            let mut raw = [0u8; wire::EVENT_SIZE];
+            let n = msg.read_response(&mut raw);
+            match Event::parse(&raw[..n]) {
+                Ok(event) => self.handle_event(event),
+                Err(e) => dev_dbg!(self.io.dev.as_ref(), "ignoring malformed event: {:?}\n", e),
+            }
+            msg.rearm();
+            let mut q = self.io.queues.lock();
+            if let Err(e) = q.add(wire::QUEUE_EVENT, msg) {
+                dev_warn!(self.io.dev.as_ref(), "lost an event buffer: {:?}\n", e);
+            }
+            let _ = q.kick(wire::QUEUE_EVENT);
+        });
+    }
+
+    fn handle_event(&self, event: Event) {
+        let io = &*self.io;
+        dev_dbg!(io.dev.as_ref(), "event {:?}\n", event);
+        match event {
+            Event::PcmXrun(id) => match io.stream(id) {
+                Some(s) => s.xrun_event(io),
+                None => self.bad_event_id("xrun", id),
+            },
+            // Meant for shared-memory streams; for message streams it says that the
+            // device used a buffer: take it now (a polling stream would wait for its timer).
+            Event::PcmPeriodElapsed(id) => match io.stream(id) {
+                Some(s) => io.io_done(s.queue_index()),
+                None => self.bad_event_id("period", id),
+            },
+            Event::JackConnected(id) | Event::JackDisconnected(id) => {
+                if let Some(jacks) = self.jacks.as_ref() {
+                    jacks.report(self, id, matches!(event, Event::JackConnected(_)));
+                }
+            }
+            Event::CtlNotify(data) => {
+                if let Some(kctls) = self.kctls.as_ref() {
+                    kctls.notify(self, data);
+                }
+            }
+        }
+    }
+
+    fn bad_event_id(&self, what: &str, id: u32) {
+        dev_warn!(
+            self.io.dev.as_ref(),
+            "{} event for stream {}, which does not exist\n",
+            what,
+            id
+        );
+    }
+}
+
+impl DeviceIo {
     /// Puts [`EVENT_BUFFERS`] buffers on the event queue.
     fn fill_event_queue(&self) -> Result {
         let mut bufs = KVec::with_capacity(EVENT_BUFFERS, GFP_KERNEL)?;
@@ -496,59 +613,5 @@ impl VirtioSnd {
                 }
             }
         });
-    }
-
-    /// Handles used event buffers and puts them back (interrupt context).
-    fn events_done(&self) {
-        self.harvest(wire::QUEUE_EVENT, |msg, len| {
-            msg.complete(len);
-            let mut raw = [0u8; wire::EVENT_SIZE];
-            let n = msg.read_response(&mut raw);
-            match Event::parse(&raw[..n]) {
-                Ok(event) => self.handle_event(event),
-                Err(e) => dev_dbg!(self.dev.as_ref(), "ignoring malformed event: {:?}\n", e),
-            }
-            msg.rearm();
-            let mut q = self.queues.lock();
-            if let Err(e) = q.add(wire::QUEUE_EVENT, msg) {
-                dev_warn!(self.dev.as_ref(), "lost an event buffer: {:?}\n", e);
-            }
-            let _ = q.kick(wire::QUEUE_EVENT);
-        });
-    }
-
-    fn handle_event(&self, event: Event) {
-        dev_dbg!(self.dev.as_ref(), "event {:?}\n", event);
-        match event {
-            Event::PcmXrun(id) => match self.stream(id) {
-                Some(s) => s.xrun_event(self),
-                None => self.bad_event_id("xrun", id),
-            },
-            // Meant for shared-memory streams; for message streams it says that the
-            // device used a buffer: take it now (a polling stream would wait for its timer).
-            Event::PcmPeriodElapsed(id) => match self.stream(id) {
-                Some(s) => self.io_done(s.queue_index()),
-                None => self.bad_event_id("period", id),
-            },
-            Event::JackConnected(id) | Event::JackDisconnected(id) => {
-                if let Some(jacks) = self.jacks.as_ref() {
-                    jacks.report(self, id, matches!(event, Event::JackConnected(_)));
-                }
-            }
-            Event::CtlNotify(data) => {
-                if let Some(kctls) = self.kctls.as_ref() {
-                    kctls.notify(self, data);
-                }
-            }
-        }
-    }
-
-    fn bad_event_id(&self, what: &str, id: u32) {
-        dev_warn!(
-            self.dev.as_ref(),
-            "{} event for stream {}, which does not exist\n",
-            what,
-            id
-        );
     }
 }

@@ -3,8 +3,8 @@
 //! Control requests: one [`Message`] per request on the control queue, with a timeout.
 
 use super::{
-    Msg,
-    VirtioSnd, //
+    DeviceIo,
+    Msg, //
 };
 use crate::{
     spec::wire::{
@@ -45,7 +45,7 @@ fn request_code(request: &[u8]) -> u32 {
     }
 }
 
-impl VirtioSnd {
+impl DeviceIo {
     /// Sends `request` and waits for its answer: a status header and `payload_len` bytes.
     ///
     /// Returns the payload bytes that the device wrote (possibly fewer than asked for: the

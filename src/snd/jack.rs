@@ -13,7 +13,10 @@
 //! last remap written, and sends it again after a system sleep, whose reset made the
 //! device forget it.
 
-use super::VirtioSnd;
+use super::{
+    DeviceIo,
+    VirtioSnd, //
+};
 use crate::{
     alsa::{
         card::Card,
@@ -56,9 +59,11 @@ const REMAP_ACCESS: u32 =
     sndrv_ctl::ACCESS_READ | sndrv_ctl::ACCESS_WRITE | sndrv_ctl::ACCESS_VOLATILE;
 
 /// The remap elements: one per jack that the device can remap.
+///
+/// The card's elements and the [`JackMap`] hold it; it holds only the device's I/O handle.
 #[pin_data]
 pub(super) struct Remaps {
-    snd: Arc<VirtioSnd>,
+    io: Arc<DeviceIo>,
     /// Device jack ID, by element (group index).
     jack_ids: KVec<u32>,
     /// The last remap written, by element: sent again after a system sleep.
@@ -76,10 +81,10 @@ impl Remaps {
             size: JACK_INFO_SIZE as u32,
         }
         .to_bytes();
-        let payload = self.snd.ctl_request(&request, JACK_INFO_SIZE)?;
+        let payload = self.io.ctl_request(&request, JACK_INFO_SIZE)?;
         let info = JackInfo::parse(&payload).map_err(|e| {
             dev_err!(
-                self.snd.dev.as_ref(),
+                self.io.dev.as_ref(),
                 "jack {}: unusable JACK_INFO ({:?})\n",
                 id,
                 e
@@ -99,7 +104,7 @@ impl Remaps {
             sequence,
         }
         .to_bytes();
-        self.snd.ctl_request(&request, 0).map(|_| ())
+        self.io.ctl_request(&request, 0).map(|_| ())
     }
 
     /// Sends every remap written so far again (after a system sleep).
@@ -170,7 +175,7 @@ impl JackMap {
             }
             Some(None) => {}
             None => dev_warn!(
-                snd.dev.as_ref(),
+                snd.io.dev.as_ref(),
                 "jack event for jack {}, which does not exist\n",
                 id
             ),
@@ -200,7 +205,7 @@ impl JackMap {
 /// Asks the device for the description of all its jacks (`JACK_INFO`), handed to `f` one
 /// at a time with the jack's ID.
 fn query_jacks(snd: &VirtioSnd, f: impl FnMut(u32, &[u8]) -> Result) -> Result {
-    snd.query_info(
+    snd.io.query_info(
         "JACK_INFO",
         wire::code::JACK_INFO,
         snd.config.jacks,
@@ -211,7 +216,7 @@ fn query_jacks(snd: &VirtioSnd, f: impl FnMut(u32, &[u8]) -> Result) -> Result {
 
 /// Asks the device for its jacks and creates them on `card` (before it is registered),
 /// each with its current state.
-pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<JackMap> {
+pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<JackMap> {
     let mut by_id = KVec::new();
     let mut remappable: KVec<(u32, &'static CStr)> = KVec::new();
     let jacks = card.jacks();
@@ -227,7 +232,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<JackMap> {
             }
             Err(e) => {
                 dev_warn!(
-                    snd.dev.as_ref(),
+                    snd.io.dev.as_ref(),
                     "jack {}: unusable JACK_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -238,7 +243,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<JackMap> {
         by_id.push(index, GFP_KERNEL)?;
         Ok(())
     })?;
-    let remaps = add_remaps(snd, card, &remappable)?;
+    let remaps = add_remaps(&snd.io, card, &remappable)?;
     Ok(JackMap {
         jacks,
         by_id,
@@ -249,7 +254,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<JackMap> {
 /// Creates a remap element for each jack of `remappable` (device ID, name), on `card`
 /// (before it is registered).
 fn add_remaps(
-    snd: &Arc<VirtioSnd>,
+    io: &Arc<DeviceIo>,
     card: &Card,
     remappable: &[(u32, &'static CStr)],
 ) -> Result<Option<Arc<Remaps>>> {
@@ -264,7 +269,7 @@ fn add_remaps(
     }
     let remaps = Arc::pin_init(
         pin_init!(Remaps {
-            snd: snd.clone(),
+            io: io.clone(),
             jack_ids,
             written <- new_mutex!(written),
         }),

@@ -9,7 +9,10 @@
 //! reads back (`EIO`), so that applications never see a value outside the range that the
 //! element announces.
 
-use super::VirtioSnd;
+use super::{
+    DeviceIo,
+    VirtioSnd, //
+};
 use crate::{
     alsa::{
         card::Card,
@@ -63,9 +66,11 @@ struct Element {
 }
 
 /// The device's elements, in the order of the card's mixer elements.
+///
+/// The card's elements and the [`KctlMap`] hold it; it holds only the device's I/O handle.
 #[pin_data]
 pub(super) struct Kctls {
-    snd: Arc<VirtioSnd>,
+    io: Arc<DeviceIo>,
     elems: KVec<Element>,
     /// Values read when a system sleep began, by element, to write back after it.
     #[pin]
@@ -108,7 +113,7 @@ impl KctlMap {
         let mut result = Ok(());
         for (e, value) in k.elems.iter().zip(saved.iter()) {
             if let Some(value) = value {
-                if let Err(err) = k.snd.ctl_request(&value.write_request(e.id), 0) {
+                if let Err(err) = k.io.ctl_request(&value.write_request(e.id), 0) {
                     result = result.and(Err(err));
                 }
             }
@@ -122,7 +127,7 @@ impl KctlMap {
             Ok(e) => e,
             Err(e) => {
                 dev_warn!(
-                    snd.dev.as_ref(),
+                    snd.io.dev.as_ref(),
                     "malformed control event {:#x} ({:?})\n",
                     data,
                     e
@@ -136,7 +141,7 @@ impl KctlMap {
             }
             Some(None) => {}
             None => dev_warn!(
-                snd.dev.as_ref(),
+                snd.io.dev.as_ref(),
                 "control event for element {}, which does not exist\n",
                 event.control_id
             ),
@@ -145,12 +150,12 @@ impl KctlMap {
 }
 
 /// Reads the names of the options of enumerated element `id`.
-fn enum_items(snd: &VirtioSnd, id: u32, info: &CtlInfo) -> Result<KVec<CtlEnumItem>> {
+fn enum_items(io: &DeviceIo, id: u32, info: &CtlInfo) -> Result<KVec<CtlEnumItem>> {
     let mut items = KVec::new();
     if info.ty() != CtlType::Enumerated {
         return Ok(items);
     }
-    let payload = snd.ctl_request(&ctl_hdr(ctl_code::ENUM_ITEMS, id), info.enum_items_bytes())?;
+    let payload = io.ctl_request(&ctl_hdr(ctl_code::ENUM_ITEMS, id), info.enum_items_bytes())?;
     for i in 0..info.enum_items() {
         items.push(ctl_enum_item(&payload, i).map_err(|_| EIO)?, GFP_KERNEL)?;
     }
@@ -159,10 +164,10 @@ fn enum_items(snd: &VirtioSnd, id: u32, info: &CtlInfo) -> Result<KVec<CtlEnumIt
 
 /// Asks the device for its control elements and creates them on `card` (before it is
 /// registered). An element that cannot be described or created is skipped with a warning.
-pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
+pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
     let count = snd.config.controls;
     let mut described = KVec::new();
-    snd.query_info(
+    snd.io.query_info(
         "CTL_INFO",
         ctl_code::INFO,
         count,
@@ -171,7 +176,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
             match CtlInfo::parse(chunk) {
                 Ok(info) => described.push((id, info), GFP_KERNEL)?,
                 Err(e) => dev_warn!(
-                    snd.dev.as_ref(),
+                    snd.io.dev.as_ref(),
                     "control {}: unusable CTL_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -182,10 +187,10 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
     )?;
     let mut elems = KVec::new();
     for (id, info) in described {
-        match enum_items(snd, id, &info) {
+        match enum_items(&snd.io, id, &info) {
             Ok(items) => elems.push(Element { id, info, items }, GFP_KERNEL)?,
             Err(e) => dev_warn!(
-                snd.dev.as_ref(),
+                snd.io.dev.as_ref(),
                 "control {}: no option names ({:?}), skipped\n",
                 id,
                 e
@@ -195,7 +200,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
     let mut by_id = KVec::from_elem(None, count as usize, GFP_KERNEL)?;
     let kctls = Arc::pin_init(
         pin_init!(Kctls {
-            snd: snd.clone(),
+            io: snd.io.clone(),
             elems,
             saved <- new_mutex!(KVVec::new()),
         }),
@@ -216,7 +221,7 @@ pub(super) fn register(snd: &Arc<VirtioSnd>, card: &Card) -> Result<KctlMap> {
                 }
             }
             Err(err) => dev_warn!(
-                snd.dev.as_ref(),
+                snd.io.dev.as_ref(),
                 "control {} ({}): not created ({:?})\n",
                 e.id,
                 e.info.name().as_str(),
@@ -239,11 +244,11 @@ impl Kctls {
     /// Reads the value of `e` from the device, and checks it.
     fn read(&self, e: &Element) -> Result<CtlValue> {
         let payload = self
-            .snd
+            .io
             .ctl_request(&ctl_hdr(ctl_code::READ, e.id), CTL_VALUE_SIZE)?;
         let value = CtlValue::parse(&payload, &e.info).map_err(|_| {
             dev_err!(
-                self.snd.dev.as_ref(),
+                self.io.dev.as_ref(),
                 "control {}: short value ({} bytes)\n",
                 e.id,
                 payload.len()
@@ -252,7 +257,7 @@ impl Kctls {
         })?;
         if e.info.check_value(&value).is_err() {
             dev_err!(
-                self.snd.dev.as_ref(),
+                self.io.dev.as_ref(),
                 "control {}: device value out of the element's range\n",
                 e.id
             );
@@ -362,7 +367,7 @@ impl ControlOps for Kctls {
         if current.as_bytes().get(..bytes) == value.as_bytes().get(..bytes) {
             return Ok(false);
         }
-        this.snd.ctl_request(&value.write_request(e.id), 0)?;
+        this.io.ctl_request(&value.write_request(e.id), 0)?;
         Ok(true)
     }
 
@@ -372,7 +377,7 @@ impl ControlOps for Kctls {
             TlvOp::Read => {
                 let want = size.min(CTL_TLV_HDR_SIZE + CTL_TLV_MAX_BYTES as usize);
                 let payload = this
-                    .snd
+                    .io
                     .ctl_request(&ctl_hdr(ctl_code::TLV_READ, e.id), want)?;
                 let tlv = CtlTlv::parse(&payload).map_err(|_| EIO)?;
                 let value = tlv.value(&payload).map_err(|_| {
@@ -396,7 +401,7 @@ impl ControlOps for Kctls {
         let header = CtlTlv::parse(tlv).map_err(|_| EINVAL)?;
         let end = CTL_HDR_SIZE + header.value(tlv).map_err(|_| EINVAL)?.len() + CTL_TLV_HDR_SIZE;
         request.truncate(end);
-        this.snd.ctl_request(&request, 0)?;
+        this.io.ctl_request(&request, 0)?;
         Ok(())
     }
 }

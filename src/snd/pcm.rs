@@ -8,6 +8,7 @@
 use super::{
     stream::Stream,
     Completions,
+    DeviceIo,
     VirtioSnd, //
 };
 use crate::{
@@ -79,7 +80,7 @@ const INFO: u32 = info::MMAP
 /// A stream whose description is unusable is skipped with a warning; the others stay.
 pub(super) fn query_streams(snd: &VirtioSnd) -> Result<KVec<Arc<Stream>>> {
     let mut streams = KVec::new();
-    snd.query_info(
+    snd.io.query_info(
         "PCM_INFO",
         wire::code::PCM_INFO,
         snd.config.streams,
@@ -88,7 +89,7 @@ pub(super) fn query_streams(snd: &VirtioSnd) -> Result<KVec<Arc<Stream>>> {
             match PcmInfo::parse(chunk) {
                 Ok(info) => streams.push(Stream::new(id, info, snd.completions)?, GFP_KERNEL)?,
                 Err(e) => dev_warn!(
-                    snd.dev.as_ref(),
+                    snd.io.dev.as_ref(),
                     "stream {}: unusable PCM_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -101,8 +102,12 @@ pub(super) fn query_streams(snd: &VirtioSnd) -> Result<KVec<Arc<Stream>>> {
 }
 
 /// The data of one ALSA PCM device: its streams, by direction and substream number.
+///
+/// The card's PCM device holds it; it holds the streams and the device's I/O handle, not
+/// the [`VirtioSnd`].
 pub(super) struct PcmDevice {
-    snd: Arc<VirtioSnd>,
+    io: Arc<DeviceIo>,
+    limits: hw::Limits,
     playback: KVec<Arc<Stream>>,
     capture: KVec<Arc<Stream>>,
 }
@@ -112,7 +117,7 @@ pub(super) struct PcmDevice {
 /// A map that cannot be used is skipped with a warning.
 pub(super) fn query_chmaps(snd: &VirtioSnd) -> Result<KVec<ChmapInfo>> {
     let mut maps = KVec::new();
-    snd.query_info(
+    snd.io.query_info(
         "CHMAP_INFO",
         wire::code::CHMAP_INFO,
         snd.config.chmaps,
@@ -121,7 +126,7 @@ pub(super) fn query_chmaps(snd: &VirtioSnd) -> Result<KVec<ChmapInfo>> {
             match ChmapInfo::parse(chunk) {
                 Ok(map) => maps.push(map, GFP_KERNEL)?,
                 Err(e) => dev_warn!(
-                    snd.dev.as_ref(),
+                    snd.io.dev.as_ref(),
                     "channel map {}: unusable CHMAP_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -154,7 +159,7 @@ fn alsa_chmaps(
                 GFP_KERNEL,
             )?,
             None => dev_warn!(
-                snd.dev.as_ref(),
+                snd.io.dev.as_ref(),
                 "channel map of {} channels: ALSA takes at most 15, skipped\n",
                 m.channels()
             ),
@@ -166,7 +171,7 @@ fn alsa_chmaps(
 /// Creates one PCM device per HDA function node, with its channel-map controls. Returns
 /// how many.
 pub(super) fn register(
-    snd: &Arc<VirtioSnd>,
+    snd: &VirtioSnd,
     card: &mut Card,
     streams: &[Arc<Stream>],
     chmaps: &[ChmapInfo],
@@ -180,7 +185,8 @@ pub(super) fn register(
     let mut device = 0u32;
     for &nid in nids.iter() {
         let mut data = PcmDevice {
-            snd: snd.clone(),
+            io: snd.io.clone(),
+            limits: snd.limits,
             playback: KVec::new(),
             capture: KVec::new(),
         };
@@ -296,7 +302,7 @@ impl PcmDevice {
 impl PcmOps for PcmDevice {
     fn open(this: &Self, substream: &Substream<'_>) -> Result {
         let stream = this.stream(substream)?;
-        let h = hw::hardware(&stream.info, &this.snd.limits);
+        let h = hw::hardware(&stream.info, &this.limits);
         substream.set_hardware(&alsa_pcm::Hardware {
             info: INFO,
             formats: h.formats,
@@ -323,23 +329,23 @@ impl PcmOps for PcmDevice {
 
     fn hw_params(this: &Self, substream: &Substream<'_>, params: &HwParams<'_>) -> Result {
         this.stream(substream)?
-            .hw_params(&this.snd, substream, params)
+            .hw_params(&this.io, substream, params)
     }
 
     fn hw_free(this: &Self, substream: &Substream<'_>) -> Result {
-        this.stream(substream)?.hw_free(&this.snd, substream)
+        this.stream(substream)?.hw_free(&this.io, substream)
     }
 
     fn prepare(this: &Self, substream: &Substream<'_>) -> Result {
-        this.stream(substream)?.prepare(&this.snd)
+        this.stream(substream)?.prepare(&this.io)
     }
 
     fn trigger(this: &Self, substream: &Substream<'_>, cmd: TriggerCmd) -> Result {
-        Stream::trigger(this.stream(substream)?, &this.snd, substream, cmd)
+        Stream::trigger(this.stream(substream)?, &this.io, substream, cmd)
     }
 
     fn sync_stop(this: &Self, substream: &Substream<'_>) -> Result {
-        this.stream(substream)?.sync_stop(&this.snd)
+        this.stream(substream)?.sync_stop(&this.io)
     }
 
     fn pointer(this: &Self, substream: &Substream<'_>) -> usize {
@@ -347,7 +353,7 @@ impl PcmOps for PcmDevice {
     }
 
     fn ack(this: &Self, substream: &Substream<'_>) -> Result {
-        this.stream(substream)?.ack(&this.snd, substream)
+        this.stream(substream)?.ack(&this.io, substream)
     }
 
     fn reset(this: &Self, substream: &Substream<'_>) {

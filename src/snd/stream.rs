@@ -31,8 +31,8 @@
 use super::{
     ctl::ebadfd,
     Completions,
-    Msg,
-    VirtioSnd, //
+    DeviceIo,
+    Msg, //
 };
 use crate::{
     alsa::pcm::{
@@ -137,11 +137,16 @@ enum Pad {
 }
 
 /// The poll timer of a running stream, with what its callback needs.
+///
+/// It lives from a start (`trigger`) until `sync_stop`, `hw_free`, `close` or a system
+/// sleep ([`Stream::stop_poller`]). Meanwhile it is the one reference from below back up
+/// the ownership tree (the [`DeviceIo`] owns the stream): a cycle by design, which ends
+/// at the latest when the substream is closed.
 struct Poller {
     /// Declared first: dropping it cancels the timer and waits for its callback, before
     /// `snd` goes.
     timer: ArcTimer<Stream>,
-    snd: Arc<VirtioSnd>,
+    snd: Arc<DeviceIo>,
 }
 
 /// Where a stream stood when a system sleep began.
@@ -184,7 +189,7 @@ struct Io {
     /// the module parameter `poll` by default).
     selected: Completions,
     /// The mode the stream registered with its queue while running (see
-    /// `VirtioSnd::set_queue_user`); `None` when not registered.
+    /// `DeviceIo::set_queue_user`); `None` when not registered.
     queue_user: Option<Completions>,
     /// The poll timer, from the first start with polling until `sync_stop`/`hw_free`.
     poller: Option<Poller>,
@@ -332,13 +337,16 @@ impl Stream {
     }
 
     /// Stops the poll timer, and waits for its callback (sleeping context, no lock held).
-    fn stop_poller(&self) {
+    ///
+    /// The poller holds the stream (its timer) and the [`DeviceIo`], which owns the stream:
+    /// this is what ends that cycle, at the latest at `close`.
+    pub(super) fn stop_poller(&self) {
         let poller = self.io.lock().poller.take();
         drop(poller);
     }
 
     /// Registers the stream as running on its queue, or unregisters it.
-    fn set_running(&self, snd: &VirtioSnd, io: &mut Io, running: bool) {
+    fn set_running(&self, snd: &DeviceIo, io: &mut Io, running: bool) {
         io.running = running;
         let user = if running { Some(io.completions) } else { None };
         if let Some(mode) = io.queue_user {
@@ -351,7 +359,7 @@ impl Stream {
     }
 
     /// Sends one stream request and waits for the answer; updates the device state.
-    fn request_locked(&self, snd: &VirtioSnd, ctl: &Ctl, r: Request) -> Result {
+    fn request_locked(&self, snd: &DeviceIo, ctl: &Ctl, r: Request) -> Result {
         if matches!(r, Request::Stop | Request::Release) {
             // The device gives back at RELEASE only the messages that it knows of.
             self.kick_pending(snd, &mut self.io.lock())?;
@@ -387,7 +395,7 @@ impl Stream {
     /// Waits until the device has given back every period message (after RELEASE), for at
     /// most the control timeout. Messages that it keeps are replaced, so that a late answer
     /// cannot be mistaken for a new one.
-    fn drain_io(&self, snd: &VirtioSnd) -> Result {
+    fn drain_io(&self, snd: &DeviceIo) -> Result {
         let mut waited = 0;
         loop {
             // With polling, the device's notifications may still be off, or a used buffer
@@ -439,7 +447,7 @@ impl Stream {
     /// Waits for the answers to START/STOP sent from `trigger`. A message that is not
     /// answered within the control timeout is left to the device and replaced, so that it
     /// costs one wait, once.
-    fn wait_triggers(&self, snd: &VirtioSnd) {
+    fn wait_triggers(&self, snd: &DeviceIo) {
         let triggers: KVec<(usize, Arc<Msg>)> = {
             let io = self.io.lock();
             let mut v = KVec::new();
@@ -490,7 +498,7 @@ impl Stream {
     /// `hw_params`: sends SET_PARAMS and sets up the buffer and the period messages.
     pub(super) fn hw_params(
         &self,
-        snd: &VirtioSnd,
+        snd: &DeviceIo,
         substream: &Substream<'_>,
         params: &HwParams<'_>,
     ) -> Result {
@@ -552,7 +560,7 @@ impl Stream {
     }
 
     /// `hw_free`: gives back every message, and drops the buffer.
-    pub(super) fn hw_free(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
+    pub(super) fn hw_free(&self, snd: &DeviceIo, substream: &Substream<'_>) -> Result {
         self.wait_triggers(snd);
         self.stop_poller();
         let mut result = Ok(());
@@ -584,7 +592,7 @@ impl Stream {
     }
 
     /// `prepare`: a fresh start, with no I/O left on the device.
-    pub(super) fn prepare(&self, snd: &VirtioSnd) -> Result {
+    pub(super) fn prepare(&self, snd: &DeviceIo) -> Result {
         self.wait_triggers(snd);
         let ctl = self.ctl.lock();
         let dev_state = self.io.lock().dev_state;
@@ -612,7 +620,7 @@ impl Stream {
     /// while the virtqueues still exist: a device that kept buffers across its reset would
     /// hand them back on the new virtqueues (QEMU's device does). Best effort: the reset
     /// that follows takes back whatever the device keeps.
-    pub(super) fn suspend(&self, snd: &VirtioSnd) {
+    pub(super) fn suspend(&self, snd: &DeviceIo) {
         self.wait_triggers(snd);
         self.stop_poller();
         let ctl = self.ctl.lock();
@@ -647,7 +655,7 @@ impl Stream {
     ///
     /// The stream forgets its periods in flight: they go again from where the device had
     /// not played (written) them, after [`Stream::resume`].
-    pub(super) fn device_lost(&self, snd: &VirtioSnd) {
+    pub(super) fn device_lost(&self, snd: &DeviceIo) {
         self.stop_poller();
         let _ctl = self.ctl.lock();
         let mut io = self.io.lock();
@@ -676,7 +684,7 @@ impl Stream {
     /// After a system sleep: sends the parameters again and, if the stream was prepared,
     /// `PREPARE`, so that ALSA's `RESUME` trigger starts it where it stopped. On error the
     /// stream stays as the reset left it; the next `prepare` sends what is missing.
-    pub(super) fn resume(&self, snd: &VirtioSnd) -> Result {
+    pub(super) fn resume(&self, snd: &DeviceIo) -> Result {
         let ctl = self.ctl.lock();
         let before = self
             .io
@@ -705,7 +713,7 @@ impl Stream {
     }
 
     /// `sync_stop`: waits until STOP was answered, and stops the poll timer.
-    pub(super) fn sync_stop(&self, snd: &VirtioSnd) -> Result {
+    pub(super) fn sync_stop(&self, snd: &DeviceIo) -> Result {
         self.wait_triggers(snd);
         self.stop_poller();
         Ok(())
@@ -714,7 +722,7 @@ impl Stream {
     /// `trigger` (atomic context, under the stream lock).
     pub(super) fn trigger(
         this: &Arc<Self>,
-        snd: &Arc<VirtioSnd>,
+        snd: &Arc<DeviceIo>,
         substream: &Substream<'_>,
         cmd: alsa_pcm::TriggerCmd,
     ) -> Result {
@@ -800,7 +808,7 @@ impl Stream {
 
     /// Handles an xrun event of the device (interrupt context): the stream stops with an
     /// xrun, as if the device had run dry in front of the driver's eyes.
-    pub(super) fn xrun_event(&self, snd: &VirtioSnd) {
+    pub(super) fn xrun_event(&self, snd: &DeviceIo) {
         let running = {
             let mut io = self.io.lock();
             if io.running {
@@ -832,7 +840,7 @@ impl Stream {
     /// the partial period padded with silence (see `fill`). For a drain that started the
     /// stream, that is its end. A running stream has underrun: it stops with an xrun when
     /// the padded period is back, or at once if nothing was written.
-    fn start_tick(&self, snd: &VirtioSnd) {
+    fn start_tick(&self, snd: &DeviceIo) {
         // The poll timer calls this every period: the common case (periods on the device)
         // costs one look, without the stream lock; the check is repeated under it below.
         if self.is_capture() || self.io.lock().periods.in_flight() > 0 {
@@ -884,7 +892,7 @@ impl Stream {
 
     /// `ack` (atomic context): the application wrote more (playback: queue the periods it
     /// completed), or read more (capture: give the device the periods it has read).
-    pub(super) fn ack(&self, snd: &VirtioSnd, substream: &Substream<'_>) -> Result {
+    pub(super) fn ack(&self, snd: &DeviceIo, substream: &Substream<'_>) -> Result {
         let mut io = self.io.lock();
         if io.running {
             self.fill(snd, &mut io, substream, Self::refill_kick(snd), Pad::No)?;
@@ -903,7 +911,7 @@ impl Stream {
     }
 
     /// How a refill (not a start) notifies the device.
-    fn refill_kick(snd: &VirtioSnd) -> Kick {
+    fn refill_kick(snd: &DeviceIo) -> Kick {
         if snd.defer_kicks {
             Kick::IfNeeded
         } else {
@@ -912,7 +920,7 @@ impl Stream {
     }
 
     /// Announces the periods queued but not announced yet.
-    fn kick_pending(&self, snd: &VirtioSnd, io: &mut Io) -> Result {
+    fn kick_pending(&self, snd: &DeviceIo, io: &mut Io) -> Result {
         if io.unkicked > 0 {
             io.unkicked = 0;
             snd.queues.lock().kick(self.queue_index())?;
@@ -924,7 +932,7 @@ impl Stream {
     /// `pad` says what becomes of playback frames short of a whole period.
     fn fill(
         &self,
-        snd: &VirtioSnd,
+        snd: &DeviceIo,
         io: &mut Io,
         substream: &Substream<'_>,
         kick: Kick,
@@ -1006,7 +1014,7 @@ impl Stream {
     }
 
     /// Handles a used period message (interrupt context, no lock held).
-    pub(super) fn period_done(&self, snd: &VirtioSnd, msg: Arc<Msg>, slot: usize, len: u32) {
+    pub(super) fn period_done(&self, snd: &DeviceIo, msg: Arc<Msg>, slot: usize, len: u32) {
         msg.complete(len);
         let mut status = [0u8; wire::PCM_STATUS_SIZE];
         let written = msg.answered().unwrap_or(0);
@@ -1098,7 +1106,7 @@ impl Stream {
     }
 
     /// Handles the answer to an asynchronous START or STOP (interrupt context).
-    pub(super) fn trigger_done(&self, snd: &VirtioSnd, msg: Arc<Msg>, len: u32) {
+    pub(super) fn trigger_done(&self, snd: &DeviceIo, msg: Arc<Msg>, len: u32) {
         msg.complete(len);
         let mut hdr = [0u8; wire::HDR_SIZE];
         let n = msg.read_response(&mut hdr);

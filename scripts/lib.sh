@@ -22,15 +22,19 @@ kernel_key() { # [--kernel2] [FRAGMENT...]
 		sha256sum | cut -c1-16
 }
 KSRC="$BENCH_CACHE/$LINUX_SOURCE_PKG-$LINUX_SOURCE_VERSION/src"
-KDIR_DEFAULT="$BENCH_CACHE/kbuild-$(kernel_key)"
-# The second guest kernel (scripts/guest.config too): the module must build and pass the
-# smoke runs on it (scripts/test.sh: runs named NAME@$KVER2).
+# The gating guest kernels boot with the kernel's detectors on (lockdep, KFENCE, kmemleak,
+# debug objects, hung-task and soft-lockup detectors, Rust overflow checks): both fragments,
+# merged in this order. Every run of scripts/test.sh boots one of them.
+GATE_FRAGMENTS=("$BENCH_ROOT/scripts/guest.config" "$BENCH_ROOT/scripts/guest-debug.config")
+KDIR_DEFAULT="$BENCH_CACHE/kbuild-gate-$(kernel_key "${GATE_FRAGMENTS[@]}")"
+# The second gating kernel (7.3, the same fragments): the module must build and pass the
+# runs named NAME@$KVER2 on it.
 KVER2=${LINUX2_SOURCE_PKG#linux-source-}
 KSRC2="$BENCH_CACHE/$LINUX2_SOURCE_PKG-$LINUX2_SOURCE_VERSION/src"
-KDIR2="$BENCH_CACHE/kbuild-$KVER2-$(kernel_key --kernel2)"
-# The debug kernel (lockdep, KFENCE, kmemleak, ...): both fragments, merged in this order.
-DEBUG_FRAGMENTS=("$BENCH_ROOT/scripts/guest.config" "$BENCH_ROOT/scripts/guest-debug.config")
-KDIR_DEBUG="$BENCH_CACHE/kbuild-debug-$(kernel_key "${DEBUG_FRAGMENTS[@]}")"
+KDIR2="$BENCH_CACHE/kbuild-$KVER2-gate-$(kernel_key --kernel2 "${GATE_FRAGMENTS[@]}")"
+# The benchmark's kernel: scripts/guest.config alone, without the detectors, whose cost
+# would swamp what the benchmark measures (scripts/setup.sh --bench-kernel builds it).
+KDIR_BENCH="$BENCH_CACHE/kbuild-bench-$(kernel_key)"
 
 # Checks that every option of the fragments survived olddefconfig in KDIR/.config (for an
 # option set twice, the last fragment wins, as in merge_config.sh). "=n" means "not =y".

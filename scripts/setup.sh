@@ -5,21 +5,22 @@
 #   1. Debian packages (extra suites pinned low, reusing the machine's own apt URI);
 #   2. bindgen-cli from crates.io;
 #   3. linux-source-7.2 and linux-source-7.3 (versions.env: LINUX2_*) unpacked into the cache;
-#   4. the guest kernels (tinyconfig + scripts/guest.config), with the C virtio_snd as a
-#      module: 7.2 in $KDIR_DEFAULT, 7.3 in $KDIR2 (scripts/test.sh builds the module against
-#      both and runs its "@7.3" runs on the second); with --debug-kernel also the debug guest
-#      kernel (7.2 + scripts/guest-debug.config) in $KDIR_DEBUG (Documentation/debug-kernel.rst).
+#   4. the gating guest kernels (tinyconfig + scripts/guest.config + the detectors of
+#      scripts/guest-debug.config), with the C virtio_snd as a module: 7.2 in $KDIR_DEFAULT,
+#      7.3 in $KDIR2 (scripts/test.sh builds the module against both and runs its "@7.3"
+#      runs on the second); with --bench-kernel also the benchmark's kernel (7.2,
+#      scripts/guest.config alone) in $KDIR_BENCH (Documentation/debug-kernel.rst).
 # Every step leaves a stamp; a second run that finds everything built takes seconds.
 #
-# usage: scripts/setup.sh [--debug-kernel]
+# usage: scripts/setup.sh [--bench-kernel]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBUG_KERNEL=0
+BENCH_KERNEL=0
 while (($#)); do
 	case $1 in
-	--debug-kernel) DEBUG_KERNEL=1; shift ;;
-	*) die "usage: $0 [--debug-kernel]" ;;
+	--bench-kernel) BENCH_KERNEL=1; shift ;;
+	*) die "usage: $0 [--bench-kernel]" ;;
 	esac
 done
 
@@ -138,10 +139,10 @@ apt_sources
 apt_packages
 bindgen_cli
 linux_source "$LINUX_SOURCE_PKG" "$LINUX_SOURCE_VERSION" "$KSRC"
-guest_kernel "$KSRC" "$KDIR_DEFAULT" "guest kernel" "$BENCH_ROOT/scripts/guest.config"
+guest_kernel "$KSRC" "$KDIR_DEFAULT" "gating guest kernel" "${GATE_FRAGMENTS[@]}"
 linux_source "$LINUX2_SOURCE_PKG" "$LINUX2_SOURCE_VERSION" "$KSRC2"
-guest_kernel "$KSRC2" "$KDIR2" "$KVER2 guest kernel" "$BENCH_ROOT/scripts/guest.config"
-((DEBUG_KERNEL == 0)) || guest_kernel "$KSRC" "$KDIR_DEBUG" "debug guest kernel" "${DEBUG_FRAGMENTS[@]}"
+guest_kernel "$KSRC2" "$KDIR2" "$KVER2 gating guest kernel" "${GATE_FRAGMENTS[@]}"
+((BENCH_KERNEL == 0)) || guest_kernel "$KSRC" "$KDIR_BENCH" "benchmark guest kernel" "$BENCH_ROOT/scripts/guest.config"
 "$BENCH_ROOT/scripts/build-kselftest.sh"
 "$BENCH_ROOT/scripts/vsnd-device.sh" build
-step "setup: done (KDIR=$KDIR_DEFAULT, KDIR2=$KDIR2$( ((DEBUG_KERNEL == 0)) || echo ", KDIR_DEBUG=$KDIR_DEBUG"))"
+step "setup: done (KDIR=$KDIR_DEFAULT, KDIR2=$KDIR2$( ((BENCH_KERNEL == 0)) || echo ", KDIR_BENCH=$KDIR_BENCH"))"

@@ -17,7 +17,11 @@
 #   --vsnd "ARGS"          instead of QEMU's device, tools/vsnd-device (vhost-user-snd-pci)
 #                          started with ARGS ("--streams 0", or "--streams=0": "=" is a
 #                          space, so that the option survives word splitting); its log is in
-#                          $BENCH_CACHE/vsnd-last.log
+#                          $BENCH_CACHE/vsnd-last.log. The guest also gets a virtio-serial
+#                          port named vsnd.ctl (/dev/vportNpM whose
+#                          /sys/class/virtio-ports/vportNpM/name is vsnd.ctl; needs
+#                          CONFIG_VIRTIO_CONSOLE) connected to the device's test-control
+#                          socket, so that guest clients (integrity-client) send it commands
 #   --vsnd-exec "CMD"      a test-control command that the device runs at start, e.g.
 #                          "trigger START 0 300 xrun 0" (repeatable; needs --vsnd)
 #   --timeout S            kill QEMU after S seconds and exit 124 (default 120)
@@ -175,9 +179,15 @@ if ((VSND_SET)); then
 	"$BENCH_ROOT/scripts/vsnd-device.sh" start "$vsock" $VSND "${VSND_EXEC[@]}" >/dev/null
 	trap '"$BENCH_ROOT/scripts/vsnd-device.sh" stop "$vsock" >/dev/null 2>&1; cp -f "$vsock.log" "$BENCH_CACHE/vsnd-last.log" 2>/dev/null; rm -rf "$WORK"' EXIT
 	QEMU_EXTRA+=(-object "memory-backend-memfd,id=mem,size=$MEM,share=on" -numa node,memdev=mem
-		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd,controls=on,id=snd)
+		-chardev "socket,id=vsnd,path=$vsock" -device vhost-user-snd-pci,chardev=vsnd,controls=on,id=snd
+		# The test-control socket, as the guest's virtio-serial port "vsnd.ctl".
+		-device virtio-serial-pci,id=vser -chardev "socket,id=vctl,path=$vsock.ctl"
+		-device virtserialport,bus=vser.0,chardev=vctl,name=vsnd.ctl)
 fi
-"$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" >&2
+# The sound servers only for the scripts that run one: a smaller archive boots faster.
+servers=()
+case $SCRIPT in pulse.sh | pipewire.sh) servers=(--sound-servers) ;; esac
+"$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" "${servers[@]}" >&2
 
 QEMU=(qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM"
 	-nodefaults -display none -no-reboot -serial stdio

@@ -6,7 +6,7 @@
  * and gives the verdict of the spec's Pass rules. The device (tools/vsnd-device) is told
  * through its test-control socket, reached from the guest as the virtio-serial port named
  * vsnd.ctl (scripts/run-guest.sh --vsnd):
- *   playback: "integrity SID arm SEED" before the first write; after the drain, the
+ *   playback: "integrity SID arm SEED [keep]" before the first write; after the drain, the
  *             device's "integrity SID report" is judged; "integrity SID off"
  *   capture:  "integrity SID arm SEED" before snd_pcm_start; the client verifies what it
  *             reads itself, with the spec's verifier; "integrity SID off"
@@ -39,6 +39,11 @@
  *   --drop                snd_pcm_drop instead of snd_pcm_drain at the end
  *   --allow-xruns         an xrun that was not requested is recovered from and allowed
  *                         (else it fails the run)
+ *   --keep-armed          arm the device's stream with "integrity SID arm SEED keep": it
+ *                         stays armed across a driver reset (the system sleep's freeze
+ *                         resets the device), its position and counts as they were
+ *   --expect-suspend      a system sleep is to come during the stream (the test suspends
+ *                         the guest): the run fails if none came; implies --keep-armed
  *   --no-verify           no device verdict: no arm, no report, no capture check (reference
  *                         runs on a device without the integrity command)
  *   --self-test           checks the pattern against the spec's reference values and the
@@ -52,6 +57,16 @@
  * (capture data is kept and verified after the run, so that verifying cannot make the
  * reader late). A playback stream found in XRUN before or after the drain (ALSA's drain
  * returns 0 then) had an xrun too: its last frames may not have been played.
+ *
+ * Suspends: while the stream is SUSPENDED (a system sleep), transfers, avail, wait and
+ * drain return ESTRPIPE. The client then calls snd_pcm_resume() until it stops returning
+ * EAGAIN (every 10 ms). A suspend with a successful resume is no xrun and allows no gap:
+ * the driver must keep every frame (SNDRV_PCM_INFO_RESUME). If the resume fails (a driver
+ * without RESUME), the client prepares the stream again (and starts a capture stream), as
+ * after an xrun: that is counted as an xrun (allowed only with --allow-xruns), its position
+ * is recorded like an xrun's, and a gap must end (playback) or start (capture) there. Every
+ * suspend is counted and printed ("suspends=" in the RESULT line when there was one, or
+ * with --expect-suspend).
  *
  * Output: "# " lines describing the parameters and every event with its position, then one
  * last line "RESULT ok|fail frames=N xruns=K ...". Exit status 0 on a pass, 1 on a failure,
@@ -871,7 +886,7 @@ struct action {
 
 struct opts {
 	const char *device, *ctl;
-	int capture, sid, mmap, drop, verify, allow_xruns;
+	int capture, sid, mmap, drop, verify, allow_xruns, keep_armed, expect_suspend;
 	snd_pcm_format_t format;
 	unsigned int channels, rate, periods;
 	snd_pcm_uframes_t period, buffer, chunk;
@@ -890,6 +905,7 @@ struct run {
 	unsigned int next_act;
 	int xrun_wanted;      /* a requested xrun has not come yet */
 	unsigned int xruns, resets, pauses, unexpected;
+	unsigned int suspends, restarts; /* ESTRPIPE; those not resumed (prepared again) */
 	int ended_by_xrun;    /* playback: the last frames may not have been played */
 	struct resumes rs;    /* playback: positions; capture: filled in by verify_capture */
 	/* Capture: every frame read, and the length of each read, verified after the run (so
@@ -1137,6 +1153,61 @@ static int recover(struct run *run)
 	return 0;
 }
 
+/* How long the client calls snd_pcm_resume() while it returns EAGAIN (the devices are
+ * still resuming). */
+#define RESUME_TIMEOUT_S 30
+
+/*
+ * ESTRPIPE: the stream is SUSPENDED (a system sleep). snd_pcm_resume() until it stops
+ * returning EAGAIN; if it fails, snd_pcm_prepare() (and snd_pcm_start() for capture) as
+ * after an xrun: a discontinuity at run->done, counted as an xrun. draining: the drain was
+ * cut short (a restart loses the frames not played yet, as an xrun there does).
+ */
+static int resume_suspended(struct run *run, int draining)
+{
+	double t0 = now();
+	unsigned int tries = 0;
+	int err;
+
+	run->suspends++;
+	diag("suspended at frame %" PRIu64 "%s: ESTRPIPE (state %s); snd_pcm_resume()", run->done,
+	     draining ? " (draining)" : "", state_name(run->pcm));
+	for (;;) {
+		err = snd_pcm_resume(run->pcm);
+		if (err != -EAGAIN || now() - t0 > RESUME_TIMEOUT_S)
+			break;
+		tries++;
+		usleep(10000);
+	}
+	if (err == 0) {
+		diag("resumed by snd_pcm_resume() at frame %" PRIu64 " after %.2f s (%u EAGAIN), "
+		     "state %s: no frame may be lost", run->done, now() - t0, tries,
+		     state_name(run->pcm));
+		return 0;
+	}
+	run->restarts++;
+	run->xruns++;
+	run->unexpected++;
+	record_break(run);
+	if (draining && !run->o->capture)
+		run->ended_by_xrun = 1;
+	diag("%ssnd_pcm_resume() failed at frame %" PRIu64 ": %s (%d), after %.2f s; "
+	     "snd_pcm_prepare() instead (an xrun: the frames in the buffer are lost); resuming at %s",
+	     run->o->allow_xruns ? "" : "FAIL: ", run->done, snd_strerror(err), err, now() - t0,
+	     resume_text(run));
+	if (!run->o->allow_xruns)
+		run->failed = 1;
+	err = snd_pcm_prepare(run->pcm);
+	if (err < 0)
+		return alsa_fail(run, "snd_pcm_prepare (after a suspend)", err);
+	if (run->o->capture) {
+		err = snd_pcm_start(run->pcm);
+		if (err < 0)
+			return alsa_fail(run, "snd_pcm_start (after a suspend)", err);
+	}
+	return 0;
+}
+
 /* Playback: an xrun found by the state before or after the drain, which the client cannot
  * resume from. */
 static void end_xrun(struct run *run, const char *when)
@@ -1260,6 +1331,11 @@ static int stream_all(struct run *run)
 				return -1;
 			continue;
 		}
+		if (r == -ESTRPIPE) {
+			if (resume_suspended(run, 0))
+				return -1;
+			continue;
+		}
 		if (r < 0)
 			return alsa_fail(run, o->capture ? (o->mmap ? "mmap read" : "snd_pcm_readi")
 							 : (o->mmap ? "mmap write" : "snd_pcm_writei"),
@@ -1298,6 +1374,8 @@ static int run_stream(struct opts *o)
 
 		for (unsigned int i = 0; i < o->nact; i++)
 			secs += o->act[i].ms / 1000 + 1;
+		if (o->expect_suspend) /* the sleep, and the resume of every device */
+			secs += 30;
 		signal(SIGALRM, on_alarm);
 		alarm(secs);
 	}
@@ -1329,7 +1407,8 @@ static int run_stream(struct opts *o)
 			run.failed = 1;
 			goto result;
 		}
-		snprintf(cmd, sizeof(cmd), "integrity %d arm %u", sid, o->seed);
+		snprintf(cmd, sizeof(cmd), "integrity %d arm %u%s", sid, o->seed,
+			 o->keep_armed ? " keep" : "");
 		if (ctl_transact(port, cmd, body, sizeof(body))) {
 			diag("FAIL: could not arm the device (%s on %s)", cmd, port);
 			run.failed = 1;
@@ -1361,16 +1440,28 @@ static int run_stream(struct opts *o)
 		 * xrun ends the drain: the frames not played yet are lost, and only the state tells.
 		 * Such an xrun is one like any other; the device's end then may lie before the
 		 * frames written. */
+		if (snd_pcm_state(run.pcm) == SND_PCM_STATE_SUSPENDED &&
+		    resume_suspended(&run, 0))
+			goto result;
 		if (snd_pcm_state(run.pcm) == SND_PCM_STATE_XRUN)
 			end_xrun(&run, "before the drain");
-		err = snd_pcm_drain(run.pcm);
+		/* A suspend during the drain: resume (or prepare) and drain again. */
+		while ((err = snd_pcm_drain(run.pcm)) == -ESTRPIPE)
+			if (resume_suspended(&run, 1))
+				goto result;
 		if (err < 0)
 			alsa_fail(&run, "snd_pcm_drain", err);
 		else if (snd_pcm_state(run.pcm) == SND_PCM_STATE_XRUN)
 			end_xrun(&run, "during the drain");
 	}
-	diag("%s %" PRIu64 " frames in %.2f s, %u xrun(s), %u reset(s), %u pause(s)",
-	     o->capture ? "read" : "wrote", run.done, now() - t0, run.xruns, run.resets, run.pauses);
+	diag("%s %" PRIu64 " frames in %.2f s, %u xrun(s), %u reset(s), %u pause(s), "
+	     "%u suspend(s) (%u resumed, %u restarted by prepare)",
+	     o->capture ? "read" : "wrote", run.done, now() - t0, run.xruns, run.resets, run.pauses,
+	     run.suspends, run.suspends - run.restarts, run.restarts);
+	if (o->expect_suspend && !run.suspends) {
+		diag("FAIL: --expect-suspend: no suspend came during the stream (no ESTRPIPE)");
+		run.failed = 1;
+	}
 
 	if (!o->verify) {
 		pass = !run.failed;
@@ -1419,6 +1510,8 @@ result:
 
 		printf("RESULT %s frames=%" PRIu64 " xruns=%u resets=%u pauses=%u", pass ? "ok" : "fail",
 		       run.done, run.xruns, run.resets, run.pauses);
+		if (run.suspends || o->expect_suspend)
+			printf(" suspends=%u restarts=%u", run.suspends, run.restarts);
 		if (o->verify)
 			printf(" good=%" PRIu64 " lost=%" PRIu64 " repeated=%" PRIu64
 			       " reordered=%" PRIu64 " corrupt=%" PRIu64 " silence=%" PRIu64
@@ -1874,7 +1967,8 @@ static void usage(void)
 		"usage: integrity-client [-D DEV] [--sid N] [--ctl PATH] [-f FORMAT] [-c CH] [-r HZ]\n"
 		"         [--period F] [--buffer F | --periods N] [-n FRAMES] [--seed S]\n"
 		"         [--access rw|mmap] [--chunk F] [--pause-at F:MS] [--xrun-at F:MS]\n"
-		"         [--reset-at F] [--drop] [--allow-xruns] [--no-verify] playback|capture\n"
+		"         [--reset-at F] [--drop] [--allow-xruns] [--keep-armed] [--expect-suspend]\n"
+		"         [--no-verify] playback|capture\n"
 		"       integrity-client --self-test\n");
 	exit(2);
 }
@@ -1926,7 +2020,8 @@ static void add_action(struct opts *o, enum act what, const char *arg)
 int main(int argc, char **argv)
 {
 	enum { O_SID = 256, O_CTL, O_PERIOD, O_BUFFER, O_PERIODS, O_SEED, O_ACCESS, O_CHUNK,
-	       O_PAUSE, O_XRUN, O_RESET, O_DROP, O_ALLOW, O_NOVERIFY, O_SELFTEST };
+	       O_PAUSE, O_XRUN, O_RESET, O_DROP, O_ALLOW, O_NOVERIFY, O_SELFTEST, O_KEEP,
+	       O_EXPECT_SUSPEND };
 	static const struct option longopts[] = {
 		{ "device", 1, NULL, 'D' },     { "sid", 1, NULL, O_SID },
 		{ "ctl", 1, NULL, O_CTL },       { "format", 1, NULL, 'f' },
@@ -1938,6 +2033,7 @@ int main(int argc, char **argv)
 		{ "xrun-at", 1, NULL, O_XRUN },  { "reset-at", 1, NULL, O_RESET },
 		{ "drop", 0, NULL, O_DROP },     { "allow-xruns", 0, NULL, O_ALLOW },
 		{ "no-verify", 0, NULL, O_NOVERIFY }, { "self-test", 0, NULL, O_SELFTEST },
+		{ "keep-armed", 0, NULL, O_KEEP }, { "expect-suspend", 0, NULL, O_EXPECT_SUSPEND },
 		{ "help", 0, NULL, 'h' },        { NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
@@ -1983,6 +2079,8 @@ int main(int argc, char **argv)
 		case O_DROP: o.drop = 1; break;
 		case O_ALLOW: o.allow_xruns = 1; break;
 		case O_NOVERIFY: o.verify = 0; break;
+		case O_KEEP: o.keep_armed = 1; break;
+		case O_EXPECT_SUSPEND: o.expect_suspend = o.keep_armed = 1; break;
 		case O_SELFTEST: return self_test();
 		default: usage();
 		}

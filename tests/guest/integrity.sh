@@ -20,8 +20,15 @@
 #                        recovers and the case passes if no frame went wrong: under TCG on a
 #                        busy host an xrun is the host's doing, and what the driver owes the
 #                        application then is the EPIPE and a gap exactly there)
-# Each case is one client run of 0.3 to 1 s of audio; its output (the parameters, every
-# event with its position, the verdict) is printed as diag lines.
+# Each case is one client run of 0.3 to 1 s of audio (3 s across a suspend); its output
+# (the parameters, every event with its position, the verdict) is printed as diag lines.
+# The two cases "... across a suspend" suspend the guest (suspend-to-idle, pm_test=devices
+# as tests/guest/suspend.sh does) 1 s into a 3 s stream: the client resumes the stream
+# (snd_pcm_resume) and every frame must still arrive once and in order; the device keeps
+# the stream armed across the driver's reset (integrity-client --expect-suspend). A driver
+# without SNDRV_PCM_INFO_RESUME (bench.driver=c) makes the client restart by prepare,
+# which the client counts as an xrun (a gap allowed there). Skipped on a kernel without
+# /sys/power/pm_test (CONFIG_PM_DEBUG).
 . /tests/lib.sh
 
 DRIVER=${BENCH_DRIVER:-rs}
@@ -68,8 +75,8 @@ capture mmap|--access mmap capture
 capture xrun and recovery|--xrun-at 12000:300 -n 24000 capture
 "
 # Cases that are not one client: full duplex, two playback streams, the two cases in the
-# other completion mode.
-N_SPECIAL=4
+# other completion mode, playback and capture across a suspend.
+N_SPECIAL=6
 N_CASES=$(printf '%s' "$CASES" | grep -c '|')
 # load, control port, the cases, the special cases, dmesg
 ktap_plan $((2 + N_CASES + N_SPECIAL + 1))
@@ -112,6 +119,63 @@ client() {
 		ktap_fail "$_name" "the driver does not offer the format"
 	else
 		ktap_fail "$_name" "exit status $_rc after $((_dt * 10)) ms"
+	fi
+}
+
+# suspends FILE: ", N suspend(s) (resumed|restarted by prepare)" from the RESULT line.
+suspends() {
+	_s=$(sed -n 's/^RESULT .* suspends=\([0-9]*\) .*/\1/p' "$1")
+	_r=$(sed -n 's/^RESULT .* restarts=\([0-9]*\) .*/\1/p' "$1")
+	[ -n "$_s" ] || return 0
+	if [ "${_r:-0}" = 0 ]; then
+		echo ", $_s suspend(s), resumed"
+	else
+		echo ", $_s suspend(s), $_r restarted by prepare"
+	fi
+}
+
+PM_STATE=/sys/power/state
+PM_TEST=/sys/power/pm_test
+PM_DELAY=/sys/module/suspend/parameters/pm_test_delay
+
+# across_suspend NAME ARGS...: the client (3 s of audio, kept armed, a suspend expected) in
+# the background; 1 s in, one suspend-to-idle with pm_test=devices (the guest resumes by
+# itself after the devices' step, as in suspend.sh); one KTAP line from the client's exit
+# status.
+across_suspend() {
+	_name=$1
+	shift
+	selected "$_name" || return 0
+	if [ ! -w "$PM_TEST" ] || ! grep -qw freeze "$PM_STATE" 2>/dev/null; then
+		ktap_skip "$_name" "no /sys/power/pm_test or no suspend-to-idle (kernel without CONFIG_PM_DEBUG): $(cat "$PM_STATE" 2>&1)"
+		return 0
+	fi
+	echo devices >"$PM_TEST"
+	[ -w "$PM_DELAY" ] && echo 1 >"$PM_DELAY"
+	_t0=$(uptime_cs)
+	integrity-client -D "$DEV" $ALLOW --expect-suspend -n 144000 "$@" \
+		</dev/null >/tmp/integrity.out 2>&1 &
+	_p=$!
+	sleep 1
+	_slept=0
+	if ! echo freeze >"$PM_STATE" 2>/tmp/pm.err; then
+		_slept=1
+		ktap_diag "suspend failed: $(cat /tmp/pm.err)"
+		dmesg | grep -iE 'PM: |freeze|virtio' | tail -n 20 | sed 's/^/# /'
+	fi
+	_ts=$(($(uptime_cs) - _t0))
+	wait $_p
+	_rc=$?
+	_dt=$(($(uptime_cs) - _t0))
+	echo none >"$PM_TEST"
+	ktap_diag "integrity-client -D $DEV $ALLOW --expect-suspend -n 144000 $* (the suspend at $((_ts * 10)) ms, status $_slept)"
+	show /tmp/integrity.out
+	if [ $_rc -eq 0 ] && [ $_slept -eq 0 ]; then
+		ktap_ok "$_name" "$((_dt * 10)) ms$(suspends /tmp/integrity.out)$(xruns /tmp/integrity.out)"
+	elif [ $_rc -eq 0 ]; then
+		ktap_fail "$_name" "the suspend failed (echo freeze >$PM_STATE)"
+	else
+		ktap_fail "$_name" "exit status $_rc after $((_dt * 10)) ms$(suspends /tmp/integrity.out)$(xruns /tmp/integrity.out)"
 	fi
 }
 
@@ -218,6 +282,11 @@ else
 		fi
 	done
 fi
+
+# Across a system sleep: every frame once and in order (the driver resumes the stream and
+# sends the periods that were on the device again).
+across_suspend "playback across a suspend" --seed 301 playback
+across_suspend "capture across a suspend" --seed 302 capture
 
 ktap_check "dmesg clean" dmesg_clean integrity
 ktap_finish

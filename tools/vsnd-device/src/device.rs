@@ -691,8 +691,18 @@ impl Shared {
             let mut g = st.inner.lock().unwrap();
             if q == QUEUE_CTL {
                 g.ctl = self.cfg.stream_ctl(st.id);
-                if g.integrity.take().is_some() {
-                    info!("reset: stream {}: integrity disarmed", st.id);
+                match &g.integrity {
+                    Some(i) if i.keep() => info!(
+                        "reset: stream {}: integrity kept armed (seed {}): {}",
+                        st.id,
+                        i.seed(),
+                        i.report().lines().next().unwrap_or_default()
+                    ),
+                    Some(_) => {
+                        g.integrity = None;
+                        info!("reset: stream {}: integrity disarmed", st.id);
+                    }
+                    None => {}
                 }
             }
             if q == QUEUE_CTL || self.queue_of(st.id) == q {
@@ -711,21 +721,30 @@ impl Shared {
         ))
     }
 
-    /// `integrity SID arm SEED`: from now on the stream's playback data is checked against
-    /// the pattern of `seed` from position 0 (the next data played), or its capture data
-    /// is the pattern from position 0 (the next message filled). Replaces an earlier arm.
-    pub fn integrity_arm(&self, sid: u32, seed: u32) -> Result<String, String> {
+    /// `integrity SID arm SEED [keep]`: from now on the stream's playback data is checked
+    /// against the pattern of `seed` from position 0 (the next data played), or its capture
+    /// data is the pattern from position 0 (the next message filled). Replaces an earlier
+    /// arm. A driver reset disarms the stream, unless `keep`: then the stream stays armed
+    /// across resets, its position, counts and capture generator going on where they were
+    /// (a system sleep: the driver releases the streams, resets the device, and sets the
+    /// streams up again on resume).
+    pub fn integrity_arm(&self, sid: u32, seed: u32, keep: bool) -> Result<String, String> {
         let st = self.stream(sid)?;
         let playback = self.cfg.direction(sid) == D_OUTPUT;
-        st.inner.lock().unwrap().integrity = Some(Integrity::new(seed, playback));
+        st.inner.lock().unwrap().integrity = Some(Integrity::new(seed, playback).with_keep(keep));
         let what = if playback {
             "playback data checked against"
         } else {
             "capture data filled with"
         };
-        info!("stream {sid}: integrity armed: {what} the pattern of seed {seed}");
+        let kept = if keep {
+            ", kept across driver resets"
+        } else {
+            ""
+        };
+        info!("stream {sid}: integrity armed: {what} the pattern of seed {seed}{kept}");
         Ok(format!(
-            "stream {sid} armed: {what} the pattern of seed {seed}"
+            "stream {sid} armed: {what} the pattern of seed {seed}{kept}"
         ))
     }
 
@@ -1692,6 +1711,133 @@ mod tests {
         assert!(control.execute("integrity 0 report").is_ok());
         b.stop_vring(QUEUE_CTL as u32).unwrap();
         assert!(control.execute("integrity 0 report").is_err());
+        b.shutdown();
+    }
+
+    /// `integrity SID arm SEED keep`: a driver reset (a system sleep) leaves the stream
+    /// armed. The playback messages that RELEASE hands back unplayed are not checked; when
+    /// the driver sends them again after the reset, they are checked for the first time.
+    /// The capture generator goes on from its position. An arm without `keep` is disarmed.
+    #[test]
+    fn integrity_kept_across_a_driver_reset() {
+        use crate::pattern::Pattern;
+        let opts = Options {
+            capture_freq: 1000.0,
+            capture_amp: 0.5,
+            event_idx: false,
+            poll_us: 1000,
+        };
+        let control = Control::with_controls(ControlSet::None.build());
+        let b = VsndBackend::new(Config::default(), opts, control.clone()).unwrap();
+        let sh = &b.shared;
+        let gm: GM = GuestMemoryAtomic::new(
+            GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 0x40000)]).unwrap(),
+        );
+        b.update_memory(gm.clone()).unwrap();
+        let mem = gm.memory();
+        let setup = |sid: u32| {
+            let p = Params {
+                buffer_bytes: 4 * 1536,
+                period_bytes: 1536,
+                features: 0,
+                channels: 2,
+                format: FMT_S16,
+                rate: 12,
+            };
+            for req in [
+                p.encode_request(sid),
+                pcm_req(R_PCM_PREPARE, sid),
+                pcm_req(R_PCM_START, sid),
+            ] {
+                assert_eq!(sh.handle_ctl(&req, 4).0.status, S_OK);
+            }
+        };
+        setup(0);
+        setup(1);
+        assert!(control.execute("integrity 0 arm 7 kept").is_err());
+        assert!(control
+            .execute("integrity 0 arm 7 keep")
+            .unwrap()
+            .contains("kept across driver resets"));
+        control.execute("integrity 1 arm 9 keep").unwrap();
+
+        let tx = Pattern::new(7, FMT_S16, 2).unwrap();
+        let play = |head: u16, frames: std::ops::Range<u64>| {
+            let at = 0x1000 * (u64::from(head) + 1);
+            let mut data = vec![0u8; 4 * (frames.end - frames.start) as usize];
+            tx.fill(&mut frames.start.clone(), &mut data);
+            mem.write_slice(&0u32.to_le_bytes(), GuestAddress(at))
+                .unwrap();
+            mem.write_slice(&data, GuestAddress(at + 4)).unwrap();
+            let chain = Chain {
+                head,
+                readable: vec![(GuestAddress(at), 4 + data.len())],
+                writable: vec![(GuestAddress(at + 0xf00), STATUS_SIZE)],
+            };
+            push_io(sh, 0, chain, data.len());
+        };
+        let rx = Pattern::new(9, FMT_S16, 2).unwrap();
+        let capture = |head: u16, frames: std::ops::Range<u64>| {
+            let at = 0x20000 + 0x1000 * u64::from(head);
+            let n = 4 * (frames.end - frames.start) as usize;
+            let chain = Chain {
+                head,
+                readable: vec![(GuestAddress(at), XFER_SIZE)],
+                writable: vec![(GuestAddress(at + 0x10), n + STATUS_SIZE)],
+            };
+            push_io(sh, 1, chain, n);
+            let msgs = sh.streams[1].inner.lock().unwrap().stats.msgs;
+            wait_msgs(sh, 1, msgs + 1);
+            let mut got = vec![0u8; n];
+            mem.read_slice(&mut got, GuestAddress(at + 0x10)).unwrap();
+            let mut want = vec![0u8; n];
+            rx.fill(&mut frames.start.clone(), &mut want);
+            assert_eq!(got, want, "capture of frames {frames:?}");
+        };
+
+        play(0, 0..100);
+        wait_msgs(sh, 0, 1);
+        capture(0, 0..100);
+        // The system sleep: STOP; a period queued but not played; RELEASE hands it back
+        // unplayed (not checked); the driver resets the device.
+        assert_eq!(sh.handle_ctl(&pcm_req(R_PCM_STOP, 0), 4).0.status, S_OK);
+        play(1, 100..200);
+        for sid in [0, 1] {
+            if sid == 1 {
+                assert_eq!(sh.handle_ctl(&pcm_req(R_PCM_STOP, 1), 4).0.status, S_OK);
+            }
+            assert_eq!(
+                sh.handle_ctl(&pcm_req(R_PCM_RELEASE, sid), 4).0.status,
+                S_OK
+            );
+        }
+        assert_eq!(sh.streams[0].inner.lock().unwrap().stats.flushed, 1);
+        b.reset_device();
+        assert_eq!(
+            control.execute("integrity 0 report").unwrap(),
+            "frames=100 good=100 lost=0 repeated=0 reordered=0 corrupt=0 silence=0 end=100\n"
+        );
+        // The resume: set up again; the period handed back comes again, then the next one.
+        setup(0);
+        setup(1);
+        play(2, 100..200);
+        play(3, 200..300);
+        wait_msgs(sh, 0, 3);
+        assert_eq!(
+            control.execute("integrity 0 report").unwrap(),
+            "frames=300 good=300 lost=0 repeated=0 reordered=0 corrupt=0 silence=0 end=300\n"
+        );
+        capture(1, 100..200);
+        assert_eq!(
+            control.execute("integrity 1 report").unwrap(),
+            "frames=200 good=0 lost=0 repeated=0 reordered=0 corrupt=0 silence=0 end=200\n"
+        );
+        // Arming again without keep: the next reset disarms.
+        control.execute("integrity 1 arm 9").unwrap();
+        b.stop_vring(QUEUE_CTL as u32).unwrap();
+        assert!(control.execute("integrity 1 report").is_err());
+        assert!(control.execute("integrity 0 report").is_ok());
+        control.execute("integrity 0 off").unwrap();
         b.shutdown();
     }
 

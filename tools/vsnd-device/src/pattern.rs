@@ -534,6 +534,10 @@ enum Role {
 pub struct Integrity {
     seed: u32,
     playback: bool,
+    /// Armed with `keep`: a driver reset leaves the stream armed, its position and counts
+    /// as they were (a system sleep: the driver resets the device and sets the stream up
+    /// again).
+    keep: bool,
     pat: Option<Pattern>,
     role: Role,
 }
@@ -543,6 +547,7 @@ impl Integrity {
         Integrity {
             seed,
             playback,
+            keep: false,
             pat: None,
             role: Integrity::fresh(playback, None),
         }
@@ -557,6 +562,16 @@ impl Integrity {
 
     pub fn seed(&self) -> u32 {
         self.seed
+    }
+
+    /// Kept armed across a driver reset (`integrity SID arm SEED keep`)?
+    pub fn with_keep(mut self, keep: bool) -> Integrity {
+        self.keep = keep;
+        self
+    }
+
+    pub fn keep(&self) -> bool {
+        self.keep
     }
 
     /// Takes the stream's parameters; false if they make no pattern.

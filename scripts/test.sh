@@ -2,40 +2,50 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The project's test command (README.md; .ci/run calls it):
-#   1. setup (idempotent, cached) and the module build, warnings refused, against the 7.2
-#      bench kernel and (a copy in $KDIR2) against the second kernel, 7.3;
-#   2. host tests: rustfmt check and `cargo test` of the pure logic;
-#   3. guest tests: each tests/guest/*.sh run under QEMU, reporting KTAP.
+#   1. setup (idempotent, cached), the test clients, and the module build, warnings refused,
+#      against the 7.2 gating kernel and (a copy in $KDIR2) against the 7.3 one;
+#   2. host tests: rustfmt check, `cargo test` of the pure logic, the test device's own
+#      tests, the install paths; each prints its own "NAME: N passed, N failed" line;
+#   3. guest tests: each tests/guest/*.sh run of GUEST_RUNS under QEMU, reporting KTAP.
 # The guest results are merged into one KTAP document, $RESULTS/guest.ktap, with one
-# subtest per run. The last line is "N passed, N failed"; the exit status is 1 if any
-# test failed.
+# subtest per run. The last line, "N passed, N failed, N skipped", counts the checks of the
+# driver in the guest (every leaf result, nested ones included); the exit status is 1 if any
+# check of any step failed.
 #
-# Every guest run, the reference C driver's included, fails on a kernel splat: the guest
-# scans its kernel log after the script ("# SPLAT: LINE", tests/guest/lib.sh: dmesg_scan);
-# if the guest died before its scan, the serial log is scanned here.
+# The gating kernels have the kernel's detectors on (scripts/guest-debug.config: lockdep,
+# the atomic-sleep check, debug objects, list debugging, KFENCE, kmemleak, the hung-task and
+# soft-lockup detectors, Rust overflow checks and debug assertions). A run fails on:
+#   - any of its checks failing, or fewer results than the plan ("1..N") its script states,
+#     or no plan, or no result;
+#   - a kernel splat: the guest scans its kernel log after the script, after a kmemleak scan
+#     ("# SPLAT: LINE", tests/guest/lib.sh: dmesg_scan); if the guest died before its scan,
+#     the serial log is scanned here;
+#   - a guest that booted without kmemleak (then it was not a gating kernel);
+#   - a guest exit status other than 0 without a failing check to show for it.
 #
-# A run whose name ends in "@7.3" ("@$KVER2", versions.env: LINUX2_*) boots the second guest
-# kernel ($KDIR2) with the module built against it; it counts like any other run. The
-# debug kernel is a 7.2 build: --debug-kernel leaves the 7.3 runs out.
+# A run whose name ends in "@7.3" ("@$KVER2", versions.env: LINUX2_*) boots the second gating
+# kernel ($KDIR2) with the module built against it; it counts like any other run.
 #
-# usage: scripts/test.sh [--only REGEX] [--debug-kernel [--timeout-factor N]]
+# The reference runs of the C driver gate nothing: scripts/compare.sh (this script with
+# --compare) runs COMPARE_RUNS for both drivers on the benchmark's kernel and writes the
+# side-by-side table.
+#
+# usage: scripts/test.sh [--only REGEX] [--long] [--timeout-factor N]
+#        scripts/test.sh --compare [--only REGEX]     (what scripts/compare.sh runs)
 #   --only REGEX         selects guest runs by name
 #   --long               adds the long runs (LONG_RUNS: the 10-minute soak), which do not
 #                        fit CI's time budget
-#   --debug-kernel       the guest runs boot the debug kernel (scripts/guest-debug.config;
-#                        `scripts/setup.sh --debug-kernel` builds it) with the module built
-#                        against it; results in $BENCH_CACHE/results-debug
-#   --timeout-factor N   guest timeouts times N on the debug kernel (default 4)
-#                        (Documentation/debug-kernel.rst)
+#   --timeout-factor N   guest timeouts of the table times N (default 3: the detectors make
+#                        the gating kernel 2 to 3 times slower under TCG)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { die "usage: $0 [--only REGEX] [--long] [--debug-kernel [--timeout-factor N]]"; }
-ONLY='' DEBUG=0 TFACTOR=4 LONG=0
+usage() { die "usage: $0 [--only REGEX] [--long] [--compare] [--timeout-factor N]"; }
+ONLY='' COMPARE=0 TFACTOR=3 LONG=0
 while (($#)); do
 	case $1 in
 	--only) (($# >= 2)) || usage; ONLY=$2; shift 2 ;;
-	--debug-kernel) DEBUG=1; shift ;;
+	--compare) COMPARE=1; TFACTOR=1; shift ;;
 	--long) LONG=1; shift ;;
 	--timeout-factor) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; TFACTOR=$2; shift 2 ;;
 	*) usage ;;
@@ -43,15 +53,19 @@ while (($#)); do
 done
 
 RESULTS=$BENCH_CACHE/results
-((DEBUG == 0)) || RESULTS=$BENCH_CACHE/results-debug
+((COMPARE == 0)) || RESULTS=$BENCH_CACHE/results-compare
 mkdir -p "$RESULTS"
-PASS=0 FAIL=0 SKIP=0
-pass() { PASS=$((PASS + 1)); printf 'PASS %s\n' "$1"; }
+# Host steps count apart from the driver's guest checks: HPASS/HFAIL, one line per step.
+PASS=0 FAIL=0 SKIP=0 HFAIL=0
+hstep() { # NAME PASSED FAILED: one host step's own "NAME: N passed, N failed" line
+	printf '%s: %s passed, %s failed\n' "$1" "$2" "$3"
+	HFAIL=$((HFAIL + $3))
+}
 fail() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$1"; }
 
 step "test: setup"
 setup_opts=()
-((DEBUG == 0)) || setup_opts=(--debug-kernel)
+((COMPARE == 0)) || setup_opts=(--bench-kernel)
 "$BENCH_ROOT/scripts/setup.sh" "${setup_opts[@]}" || die "setup failed"
 
 step "test: building the guest test clients"
@@ -59,92 +73,92 @@ step "test: building the guest test clients"
 
 step "test: building the module (warnings are errors)"
 build_log=$RESULTS/build.log
+bpass=0 bfail=0
 if make -C "$BENCH_ROOT" -s modules >"$build_log" 2>&1 && ! grep -qiE '^warning|warning:' "$build_log"; then
-	pass "module builds without warnings"
+	bpass=$((bpass + 1))
 else
 	cat "$build_log"
-	fail "module builds without warnings"
+	hstep build 0 1
 	die "cannot run guest tests without the module"
 fi
 KO=$BENCH_ROOT/src/virtio_snd_rs.ko KO2=''
-if ((DEBUG)); then
-	step "test: building the module against the debug kernel (a copy in $KDIR_DEBUG)"
-	KO=$(build_module_copy "$KDIR_DEBUG" 2>"$RESULTS/build-debug.log") ||
-		{ cat "$RESULTS/build-debug.log"; die "cannot build the module against the debug kernel"; }
+if ((COMPARE)); then
+	step "test: building the module against the benchmark's kernel (a copy in $KDIR_BENCH)"
+	KO=$(build_module_copy "$KDIR_BENCH" 2>"$RESULTS/build-bench.log") ||
+		{ cat "$RESULTS/build-bench.log"; die "cannot build the module against the benchmark's kernel"; }
 else
 	step "test: building the module against $KVER2 (a copy in $KDIR2; warnings are errors)"
 	build_log2=$RESULTS/build-$KVER2.log
 	if KO2=$(build_module_copy "$KDIR2" 2>"$build_log2") && ! grep -qiE '^warning|warning:' "$build_log2"; then
-		pass "module builds against $KVER2 without warnings"
+		bpass=$((bpass + 1))
 	else
 		cat "$build_log2"
-		fail "module builds against $KVER2 without warnings"
+		bfail=$((bfail + 1))
 		KO2=''
 	fi
 fi
 
 step "test: rustfmt (kernel .rustfmt.toml)"
 if make -C "$BENCH_ROOT" -s fmt-check >"$RESULTS/fmt.log" 2>&1; then
-	pass "rustfmt --check"
+	bpass=$((bpass + 1))
 else
 	head -40 "$RESULTS/fmt.log"
-	fail "rustfmt --check"
+	bfail=$((bfail + 1))
+fi
+hstep build "$bpass" "$bfail"
+
+if ((COMPARE == 0)); then
+	step "test: host unit tests (cargo test)"
+	if (cd "$BENCH_ROOT" && cargo test --quiet) >"$RESULTS/cargo.log" 2>&1; then
+		n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
+		hstep host "${n:-0}" 0
+		((${n:-0} > 0)) || hstep host 0 1
+	else
+		cat "$RESULTS/cargo.log"
+		n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
+		hstep host 0 "${n:-1}"
+	fi
+
+	step "test: test device unit tests (tools/vsnd-device)"
+	if (cd "$BENCH_ROOT/tools/vsnd-device" &&
+		CARGO_TARGET_DIR=$BENCH_CACHE/vsnd-device-target cargo test --quiet --locked) >"$RESULTS/vsnd-cargo.log" 2>&1; then
+		n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$RESULTS/vsnd-cargo.log" | paste -sd+ | bc)
+		hstep vsnd-device "${n:-0}" 0
+		((${n:-0} > 0)) || hstep vsnd-device 0 1
+	else
+		tail -30 "$RESULTS/vsnd-cargo.log"
+		hstep vsnd-device 0 1
+	fi
+
+	step "test: install paths (make modules_install, DKMS; scripts/test-install.sh)"
+	"$BENCH_ROOT/scripts/test-install.sh" >"$RESULTS/install.log" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL) |^    ' "$RESULTS/install.log"
+	ok=$(grep -c '^PASS ' "$RESULTS/install.log")
+	bad=$(grep -c '^FAIL ' "$RESULTS/install.log")
+	((rc == 0 || bad > 0)) || { tail -20 "$RESULTS/install.log"; bad=1; printf 'FAIL test-install.sh exited with %s\n' "$rc"; }
+	((ok + bad > 0)) || { bad=1; printf 'FAIL test-install.sh reported nothing\n'; }
+	hstep install "$ok" "$bad"
 fi
 
-step "test: host unit tests (cargo test)"
-if (cd "$BENCH_ROOT" && cargo test --quiet) >"$RESULTS/cargo.log" 2>&1; then
-	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
-	PASS=$((PASS + n))
-	printf 'PASS cargo test (%s tests)\n' "$n"
-else
-	cat "$RESULTS/cargo.log"
-	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
-	FAIL=$((FAIL + ${n:-1}))
-	printf 'FAIL cargo test\n'
-fi
-
-step "test: test device unit tests (tools/vsnd-device)"
-if (cd "$BENCH_ROOT/tools/vsnd-device" &&
-	CARGO_TARGET_DIR=$BENCH_CACHE/vsnd-device-target cargo test --quiet --locked) >"$RESULTS/vsnd-cargo.log" 2>&1; then
-	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$RESULTS/vsnd-cargo.log" | paste -sd+ | bc)
-	PASS=$((PASS + n))
-	printf 'PASS vsnd-device cargo test (%s tests)\n' "$n"
-else
-	tail -30 "$RESULTS/vsnd-cargo.log"
-	FAIL=$((FAIL + 1))
-	printf 'FAIL vsnd-device cargo test\n'
-fi
-
-step "test: install paths (make modules_install, DKMS; scripts/test-install.sh)"
-"$BENCH_ROOT/scripts/test-install.sh" >"$RESULTS/install.log" 2>&1
-rc=$?
-grep -E '^(PASS|FAIL) |^    ' "$RESULTS/install.log"
-ok=$(grep -c '^PASS ' "$RESULTS/install.log")
-bad=$(grep -c '^FAIL ' "$RESULTS/install.log")
-((rc == 0 || bad > 0)) || { tail -20 "$RESULTS/install.log"; bad=1; printf 'FAIL test-install.sh exited with %s\n' "$rc"; }
-PASS=$((PASS + ok))
-FAIL=$((FAIL + bad))
-
-# Guest runs: NAME | run-guest.sh options | guest script. A run whose name ends in "@c"
-# runs the same script against the reference C driver (bench.driver=c): its results go to
-# the comparison table ($RESULTS/comparison.txt), not to the totals.
+# Guest runs: NAME | run-guest.sh options | guest script. Every one gates; the table's
+# timeouts are multiplied by --timeout-factor.
 GUEST_RUNS=(
-	"probe-streams2|--append bench.streams=2|probe.sh"
 	"probe-streams4|--streams 4 --append bench.streams=4|probe.sh"
+	# The PCM data path on QEMU's device, in one boot (tests/guest/suite.sh): probe, playback
+	# and capture in every mode of completion, stream operations, the per-stream mode. QEMU's
+	# audio timer at 2 ms: its default 10 ms tick takes 480 frames at once, and the small
+	# buffers of pcm.sh (1024 frames) then underrun on the slow gating kernel (as soak.sh).
+	"pcm-suite|--backend none --timer-period 2000 --timeout 840 --append bench.suite=probe-streams2:probe.sh:streams=2+pcm:pcm.sh+pcm-ops:pcm-ops.sh+pcm-mode:pcm-mode.sh+pcm-poll:pcm.sh:rsparams=poll=1+pcm-ops-poll:pcm-ops.sh:rsparams=poll=1+pcm-polldefer:pcm.sh:rsparams=poll=1,defer_kicks=1|suite.sh"
 	"probe-empty|--vsnd --streams=0|probe-empty.sh"
 	"vsnd-smoke|--vsnd --streams=2 --append bench.driver=rs --append bench.period=64|vsnd-smoke.sh"
-	"pcm|--backend none|pcm.sh"
-	"pcm-ops|--backend none|pcm-ops.sh"
-	"pcm-poll|--backend none --append bench.rsparams=poll=1|pcm.sh"
-	"pcm-ops-poll|--backend none --append bench.rsparams=poll=1|pcm-ops.sh"
-	"pcm-mode|--backend none|pcm-mode.sh"
-	"pcm-polldefer|--backend none --append bench.rsparams=poll=1,defer_kicks=1|pcm.sh"
+	# (One boot each: the device's xrun trigger fires once, at the first START after 500 ms.)
 	"vsnd-features|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0'|vsnd-features.sh"
 	"vsnd-features-poll|--vsnd '--streams=2 --pcm-features=xruns,polling' --vsnd-exec 'trigger START 0 500 xrun 0' --append bench.rsparams=poll=1|vsnd-features.sh"
 	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
 	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
 	"vsnd-multi|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240|vsnd-multi.sh"
-	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test|kselftest.sh"
+	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.kselftest_checks=105|kselftest.sh"
 	"vsnd-remap|--vsnd '--streams=2 --jacks=2 --jack-remap'|vsnd-remap.sh"
 	# System sleep with streams open (suspend-to-idle, pm_test=devices), on QEMU's device and
 	# on vsnd-device (a vhost-user device: the reset goes through the backend).
@@ -170,71 +184,67 @@ GUEST_RUNS=(
 		--vsnd-exec 'fault io-status IO_ERR stream 3 count 1' --vsnd-exec 'fault io-used-len 2056 stream 5 count 4' \
 		--vsnd-exec 'trigger START 7 600 fault io-short 2056 stream 7 count 1' \
 		|vsnd-faults.sh"
-	"kselftest|--backend none --timeout 300|kselftest.sh"
-	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
-	# PulseAudio in the guest on the driver (tests/guest/pulse.sh). hypervisor=off: PulseAudio
-	# turns timer-based scheduling off in any VM it detects; without the CPUID bit the driver's
-	# own flags decide.
-	"pulse|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse.sh"
-	"pcm@c|--backend none --append bench.driver=c|pcm.sh"
-	"pcm-ops@c|--backend none --append bench.driver=c|pcm-ops.sh"
-	"kselftest@c|--backend none --timeout 300 --append bench.driver=c|kselftest.sh"
-	"alsabat@c|--backend pa --timeout 600 --append bench.tries=3 --append bench.driver=c|alsabat.sh"
-	"pulse@c|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off --append bench.driver=c|pulse.sh"
-	"vsnd-jacks@c|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect' --append bench.driver=c|vsnd-jacks.sh"
-	"vsnd-controls@c|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20' --append bench.driver=c|vsnd-controls.sh"
-	"vsnd-remap@c|--vsnd '--streams=2 --jacks=2 --jack-remap' --append bench.driver=c|vsnd-remap.sh"
-	"suspend@c|--backend none --timeout 300 --append bench.driver=c|suspend.sh"
-	"suspend-vsnd@c|--vsnd '--streams=2 --controls=default --reset-controls' --timeout 300 --append bench.driver=c|suspend.sh"
-	"vsnd-multi@c|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240 --append bench.driver=c|vsnd-multi.sh"
-	"mixer-test@c|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.driver=c|kselftest.sh"
-	"vsnd-faults@c|--timeout 300 --vsnd --streams=48 --append bench.driver=c \
-		--vsnd-exec 'fault ctl-status IO_ERR on PCM_INFO count 1' --vsnd-exec 'fault ctl-short 20 on PCM_INFO count 1' \
-		--vsnd-exec 'fault ctl-drop on PCM_INFO count 1' --vsnd-exec 'fault ctl-status BAD_MSG on SET_PARAMS stream 0 count 1' \
-		--vsnd-exec 'fault ctl-status NOT_SUPP on SET_PARAMS stream 2 count 1' --vsnd-exec 'fault ctl-status IO_ERR on SET_PARAMS stream 4 count 1' \
-		--vsnd-exec 'fault ctl-status 0x1234 on SET_PARAMS stream 6 count 1' --vsnd-exec 'fault ctl-short 2 on PREPARE stream 8 count 1' \
-		--vsnd-exec 'fault ctl-used-len 0 on PREPARE stream 10 count 1' --vsnd-exec 'fault ctl-used-len 65536 on SET_PARAMS stream 12 count 1' \
-		--vsnd-exec 'fault ctl-delay 1500 on SET_PARAMS stream 14 count 1' --vsnd-exec 'fault ctl-drop on PREPARE stream 16 count 1' \
-		--vsnd-exec 'fault ctl-status IO_ERR on START stream 18 count 1' --vsnd-exec 'fault ctl-drop on START stream 20 count 1' \
-		--vsnd-exec 'fault ctl-delay 500 on STOP stream 22 count 1' --vsnd-exec 'fault ctl-delay 1500 on STOP stream 24 count 1' \
-		--vsnd-exec 'fault ctl-status BAD_MSG on RELEASE stream 26 count 1' --vsnd-exec 'fault ctl-drop on RELEASE stream 28 count 1' \
-		--vsnd-exec 'fault io-status IO_ERR stream 30 count 1' --vsnd-exec 'fault io-short 4 stream 32 count 1' \
-		--vsnd-exec 'fault io-used-len 0 stream 34 count 1' --vsnd-exec 'fault io-used-len 99999 stream 36 count 1' \
-		--vsnd-exec 'fault io-delay 50 stream 38 count 1' --vsnd-exec 'fault io-delay 5000 stream 40 count 1' --vsnd-exec 'fault io-drop stream 42 count 1' \
-		--vsnd-exec 'fault io-latency 192000 stream 44' --vsnd-exec 'trigger START 46 100 xrun 99' --vsnd-exec 'trigger START 46 200 period 99' \
-		--vsnd-exec 'trigger START 46 300 event jack-connected 99' --vsnd-exec 'trigger START 46 400 event 0x9999 0' \
-		--vsnd-exec 'trigger START 46 500 event ctl-notify 7' --vsnd-exec 'fault ctl-status IO_ERR on START stream 1 count 1' \
-		--vsnd-exec 'fault io-status IO_ERR stream 3 count 1' --vsnd-exec 'fault io-used-len 2056 stream 5 count 4' \
-		--vsnd-exec 'trigger START 7 600 fault io-short 2056 stream 7 count 1' \
-		|vsnd-faults.sh"
 	# Reliability (tests/guest/stress-*.sh): bad input from userspace (exact errnos), rmmod and
 	# unbind/bind under load, hot-unplug under load (PCI remove/rescan; QMP device_del/device_add
 	# when the guest kernel has PCI hotplug), also while SET_PARAMS is delayed, concurrency.
-	"stress-errno|--backend none --timeout 300|stress-errno.sh"
+	# In one boot: bad input from userspace, unbind/bind under
+	# load, and nothing stays behind (40 unbind/bind cycles with streams between them,
+	# kmemleak and the Slab growth per cycle).
+	"system-suite|--backend none --timeout 1300 --append bench.suite=stress-errno:stress-errno.sh+stress-unbind:stress-unbind.sh+rebind:rebind.sh|suite.sh"
 	"soak|--backend none --timer-period 2000 --timeout 240 --append bench.soak_secs=30|soak.sh"
 	"stress-concurrency|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997|stress-concurrency.sh"
-	"stress-unbind|--backend none --timeout 300|stress-unbind.sh"
 	"stress-unplug|--backend none --qmp --timeout 300|stress-unplug.sh"
 	"stress-unplug-ctl|--vsnd '--streams=2 --persist' --vsnd-exec 'fault ctl-delay 900 on SET_PARAMS' --qmp --timeout 300 --append bench.vsnd=1 --append bench.settle=0.3|stress-unplug.sh"
-	"stress-unbind@c|--backend none --timeout 300 --append bench.driver=c|stress-unbind.sh"
-	"stress-errno@c|--backend none --timeout 300 --append bench.driver=c|stress-errno.sh"
-	"stress-concurrency@c|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997 --append bench.driver=c|stress-concurrency.sh"
+	# Sample-exact integrity (Documentation/integrity.rst): the pattern through the driver to
+	# vsnd-device and back, in every mode of completion.
+	# vsnd-device and back, in every mode of completion: the whole matrix with interrupts,
+	# and its stream operations and geometries (not every format and rate again) with
+	# poll=1, defer_kicks=1, and both (tests/guest/suite.sh: one boot).
+	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 1600 --append bench.suite=integrity:integrity.sh+integrity-poll:integrity.sh:rsparams=poll=1:integrity_only=rw$|mmap$|tiny|period.64|16.periods|pause|partial|reset|xrun|duplex|two.playback|mode+integrity-defer:integrity.sh:rsparams=defer_kicks=1:integrity_only=rw$|mmap$|tiny|period.64|16.periods|pause|partial|reset|xrun|duplex|two.playback|mode+integrity-polldefer:integrity.sh:rsparams=poll=1,defer_kicks=1:integrity_only=rw$|mmap$|tiny|period.64|16.periods|pause|partial|reset|xrun|duplex|two.playback|mode|suite.sh"
 	# The second kernel (7.3): probe, playback/capture smoke on QEMU's device and on
 	# vsnd-device, and the polling mode (the kernel crate's hrtimer changed in 7.3); the full
 	# suite runs on 7.2.
-	"probe-streams2@$KVER2|--append bench.streams=2|probe.sh"
+	"pcm-suite@$KVER2|--backend none --timer-period 2000 --timeout 900 --append bench.suite=probe-streams2:probe.sh:streams=2+pcm:pcm.sh+pcm-poll:pcm.sh:rsparams=poll=1+suspend:suspend.sh|suite.sh"
 	"vsnd-smoke@$KVER2|--vsnd --streams=2 --append bench.driver=rs --append bench.period=64|vsnd-smoke.sh"
-	"pcm@$KVER2|--backend none|pcm.sh"
-	"pcm-poll@$KVER2|--backend none --append bench.rsparams=poll=1|pcm.sh"
-	"suspend@$KVER2|--backend none --timeout 300|suspend.sh"
 )
 # Runs too long for CI (--long): the soak of issue 6, 10 minutes of full-duplex streaming
-# at 256-frame periods with an exact frame count (tests/guest/soak.sh); with --debug-kernel,
-# on the debug kernel. The 30 s "soak" above keeps the script itself tested in CI.
+# at 256-frame periods with an exact frame count (tests/guest/soak.sh), on the gating
+# kernel. The 30 s "soak" above keeps the script itself tested in CI.
 LONG_RUNS=(
 	"soak-long|--backend none --timer-period 2000 --timeout 900 --append bench.soak_secs=600|soak.sh"
 )
 ((LONG == 0)) || GUEST_RUNS+=("${LONG_RUNS[@]}")
+# The comparison (--compare, scripts/compare.sh): each of these runs for our driver and, as
+# NAME@c, for the C driver (bench.driver=c), on the benchmark's kernel; the results go to
+# $RESULTS/comparison.txt side by side, and nothing gates.
+COMPARE_RUNS=(
+	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 400|integrity.sh"
+	"pcm|--backend none|pcm.sh"
+	"pcm-ops|--backend none|pcm-ops.sh"
+	"kselftest|--backend none --timeout 300|kselftest.sh"
+	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
+	"pulse|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse.sh"
+	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
+	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
+	"vsnd-remap|--vsnd '--streams=2 --jacks=2 --jack-remap'|vsnd-remap.sh"
+	"suspend|--backend none --timeout 300|suspend.sh"
+	"suspend-vsnd|--vsnd '--streams=2 --controls=default --reset-controls' --timeout 300|suspend.sh"
+	"vsnd-multi|--vsnd '--streams=4 --nids=2 --channels-max=6 --chmaps=standard' --timeout 240|vsnd-multi.sh"
+	"mixer-test|--vsnd '--streams=2 --controls=default' --timeout 300 --append bench.kselftest=mixer-test --append bench.kselftest_checks=105|kselftest.sh"
+	"rebind|--backend none --timeout 400|rebind.sh"
+	"stress-unbind|--backend none --timeout 300|stress-unbind.sh"
+	"stress-errno|--backend none --timeout 300|stress-errno.sh"
+	"stress-concurrency|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997|stress-concurrency.sh"
+)
+# vsnd-faults for the C driver too: the same faults as the gating run.
+for r in "${GUEST_RUNS[@]}"; do [[ ${r%%|*} == vsnd-faults ]] && COMPARE_RUNS+=("$r"); done
+if ((COMPARE)); then
+	GUEST_RUNS=()
+	for r in "${COMPARE_RUNS[@]}"; do
+		IFS='|' read -r name opts script <<<"$r"
+		GUEST_RUNS+=("$r" "$name@c|$opts --append bench.driver=c|$script")
+	done
+fi
 trap '"$BENCH_ROOT/scripts/pa-loopback.sh" stop >/dev/null 2>&1 || true' EXIT
 
 # The splat pattern of the guest's scan, for the serial log of a guest that died before it.
@@ -250,45 +260,40 @@ splat_lines() {
 	fi
 }
 
-# On the debug kernel (several times slower under TCG), the checks that measure wall-clock
-# time or real-time audio do not hold; they still run (their kernel log is scanned), but
-# their "not ok" becomes "ok ... # SKIP debug kernel: REASON", printed as SKIP lines, with
-# the original line kept as a "# debug-kernel: was:" diag. RUN<TAB>RESULT LINE<TAB>REASON:
-DEBUG_SKIPS=(
-	$'^pcm(-poll)?(@c)?$\t # rc=0 after [0-9]+ ms, want [0-9]+\\.\\.[0-9]+ ms$\tthe command succeeded; its wall-clock duration is out of the window'
-	$'^pcm-ops(-poll)?(@c)?$\t (pause 500 ms mid-stream|playback underrun gives EPIPE|capture overrun gives EPIPE)\tthe client must move data within one buffer after a resume or recovery'
-	$'^kselftest(@c)?$\t default\\.time[0-9]+\\.\tpcm-test counts the frames moved in a fixed wall-clock time'
-	$'^alsabat(@c)?$\t # passed [0-9]+ of [0-9]+$\talsabat needs the tone in real time through PulseAudio'
-	$'^pulse(@c)?$\t (paplay 3 s tone|pacat -r records 3 s|round trip carries|no ALSA underrun)\tPulseAudio needs the stream in real time'
-)
-# debug_skips LOG NAME: applies DEBUG_SKIPS to the top-level results of LOG, in place;
-# prints a SKIP line per converted result.
-debug_skips() {
-	local log=$1 name=$2 line rule run re why n test tmp
-	local said=()
-	tmp=$(mktemp)
-	while IFS= read -r line; do
-		if [[ $line =~ ^not\ ok\ ([0-9]+)\ (.*)$ ]]; then
-			n=${BASH_REMATCH[1]} test=${BASH_REMATCH[2]%% # *}
-			for rule in "${DEBUG_SKIPS[@]}"; do
-				IFS=$'\t' read -r run re why <<<"$rule"
-				[[ $name =~ $run && $line =~ $re ]] || continue
-				printf '# debug-kernel: was: %s\n' "$line"
-				line="ok $n $test # SKIP debug kernel: $why"
-				said+=("SKIP $name: $test (debug kernel: $why)")
-				break
-			done
-		fi
-		printf '%s\n' "$line"
-	done <"$log" >"$tmp"
-	mv -f "$tmp" "$log"
-	((${#said[@]} == 0)) || printf '%s\n' "${said[@]}"
+# ktap_count LOG: the counts of the guest's KTAP document in LOG, as
+# "PLAN TOP PASS FAIL SKIP": the top-level plan (-1 if none), the number of top-level
+# results, and the leaf results at every depth (a subtest's parent line is not a leaf; a
+# parent that failed with no failing leaf under it counts as one failure).
+ktap_count() {
+	awk '
+		/^KTAP version 1$/ { doc = 1 }
+		!doc { next }
+		/^# Totals/ { exit }
+		{ match($0, /^ */); lvl = RLENGTH / 2; line = substr($0, RLENGTH + 1) }
+		lvl == 0 && plan == "" && line ~ /^1\.\.[0-9]+$/ { plan = substr(line, 4) + 0 }
+		line ~ /^(ok|not ok) [0-9]+/ {
+			if (lvl == 0) top++
+			bad = line ~ /^not ok/
+			if (deeper[lvl]) {
+				if (bad && !subfail[lvl]) fail++
+			} else if (bad) {
+				fail++
+				for (k = 0; k < lvl; k++) subfail[k]++
+			} else if (line ~ /# SKIP/) {
+				skip++
+			} else {
+				pass++
+			}
+			deeper[lvl] = 0; subfail[lvl] = 0
+			if (lvl > 0) deeper[lvl - 1] = 1
+		}
+		END { printf "%d %d %d %d %d\n", plan == "" ? -1 : plan, top, pass, fail, skip }
+	' "$1"
 }
 
 ktap=$RESULTS/guest.ktap
 runs=()
 for r in "${GUEST_RUNS[@]}"; do
-	((DEBUG == 0)) || [[ ${r%%|*} != *@"$KVER2" ]] || continue
 	[[ -z $ONLY || ${r%%|*} =~ $ONLY ]] && runs+=("$r")
 done
 nrs=0
@@ -314,70 +319,72 @@ for r in "${runs[@]}"; do
 		fi
 		ko=$KO2
 		optv+=(--kdir "$KDIR2")
+	elif ((COMPARE)); then
+		optv+=(--kdir "$KDIR_BENCH")
 	fi
-	if ((DEBUG)); then
-		# The debug kernel is slower: the run's timeout (run-guest.sh's default 120 s) times N.
-		t=120
-		for ((k = 0; k + 1 < ${#optv[@]}; k++)); do [[ ${optv[k]} == --timeout ]] && t=${optv[k + 1]}; done
-		optv+=(--kdir "$KDIR_DEBUG" --timeout "$((t * TFACTOR))" --append bench.kernel=debug
-			--append kfence.sample_interval=0 --append bench.kfence=1)
-	fi
+	# The run's timeout (run-guest.sh's default 120 s) times the factor.
+	t=120
+	for ((k = 0; k + 1 < ${#optv[@]}; k++)); do [[ ${optv[k]} == --timeout ]] && t=${optv[k + 1]}; done
+	optv+=(--timeout "$((t * TFACTOR))")
+	# KFENCE guards the test's allocations, not the boot's: sampling starts with the script.
+	((COMPARE)) || optv+=(--append kfence.sample_interval=0 --append bench.kfence=1)
 	"$BENCH_ROOT/scripts/run-guest.sh" --module "$ko" "${optv[@]}" "$script" >"$log" 2>&1
 	rc=$?
 	splats=$(splat_lines "$log" | wc -l)
-	if ((DEBUG)); then
-		debug_skips "$log" "$name"
-		# A script that failed only through skipped results: its status 1 no longer counts.
-		((rc != 1)) || grep -qE '^not ok [0-9]+ |^# planned [0-9]+ tests' "$log" || rc=0
-	fi
 	report_splats() {
 		printf '%s %s: kernel log has %s splat line(s)\n' "$1" "$name" "$splats"
 		splat_lines "$log" | head -n 40 | sed 's/^/    /'
 	}
-	# Top-level KTAP results of the guest script.
-	ok=$(grep -cE '^ok [0-9]+ ' "$log" || true)
-	skipped=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" || true)
-	bad=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
+	read -r plan top ok bad skipped < <(ktap_count "$log")
 	grep -E '^(ok|not ok) [0-9]+ ' "$log" | sed "s/^/  [$name] /"
 	# Per-test results, for the comparison table: RUN<TAB>TEST<TAB>ok|FAIL|skip.
 	grep -E '^(ok|not ok) [0-9]+ ' "$log" | sed -E \
 		-e 's/^ok [0-9]+ (.*) # SKIP.*/\1\tskip/' -e 's/^ok [0-9]+ ([^#]*[^# ]).*/\1\tok/' \
 		-e 's/^not ok [0-9]+ ([^#]*[^# ]).*/\1\tFAIL/' | sed "s/^/${name%@c}\t/" \
 		>"$RESULTS/$name.results"
+	# What makes a run fail besides its own failing checks; each counts one failure.
+	why=()
+	((plan >= 0)) || why+=("the script stated no plan")
+	((top > 0)) || why+=("no result")
+	((plan < 0 || top >= plan)) || why+=("$top result(s) of a plan of $plan")
+	((plan < 0 || top <= plan)) || why+=("$top result(s), more than the plan of $plan")
+	((splats == 0)) || why+=("$splats splat line(s) in the kernel log")
+	if ((COMPARE == 0)) && grep -q '^# dmesg-scan: ' "$log" && ! grep -qE '^# dmesg-scan: .* kmemleak report\(s\)$' "$log"; then
+		why+=("the guest kernel has no kmemleak: not a gating kernel")
+	fi
+	# Status 3: the script passed, the kernel log did not (a splat, counted above).
+	if ((rc != 0 && bad == 0 && !(rc == 3 && splats > 0))); then
+		why+=("guest exited with $rc and reported no failing check")
+	fi
 	if [[ $name == *@c ]]; then
-		((rc == 0 && bad == 0)) || ((rc == 3 && bad == 0 && splats > 0)) ||
-			printf 'reference C driver: %s has %s failing test(s)\n' "$name" "$bad"
+		((rc == 0 && bad == 0 && ${#why[@]} == 0)) ||
+			printf 'reference C driver: %s: %s failing check(s)%s\n' "$name" "$bad" "${why[*]:+; ${why[*]}}"
 		((splats == 0)) || report_splats "reference C driver:"
 		continue
 	fi
 	i=$((i + 1))
-	PASS=$((PASS + ok - skipped))
+	PASS=$((PASS + ok))
 	SKIP=$((SKIP + skipped))
-	FAIL=$((FAIL + bad))
-	if ((splats > 0)); then
-		FAIL=$((FAIL + 1))
-		report_splats FAIL
-	fi
-	# Status 3: the script passed, the kernel log did not (counted just above).
-	if ((rc != 0 && bad == 0 && !(rc == 3 && splats > 0))); then
-		FAIL=$((FAIL + 1))
-		printf 'FAIL %s: guest exited with %s and reported no failing test\n' "$name" "$rc"
+	FAIL=$((FAIL + bad + ${#why[@]}))
+	for w in "${why[@]}"; do printf 'FAIL %s: %s\n' "$name" "$w"; done
+	((splats == 0)) || report_splats FAIL
+	if ((bad > 0)); then
+		grep -E '^ *not ok|^ *# ' "$log" | head -60
+	elif ((${#why[@]} > 0)); then
 		tail -20 "$log"
-	elif ((bad > 0)); then
-		grep -E '^not ok|^# ' "$log" | head -40
 	fi
 	# Nest the guest's KTAP as a subtest of the host document.
 	sed -n '/^KTAP version 1$/,/^# Totals/p' "$log" | sed 's/^/  /' >>"$ktap"
 	splat_lines "$log" | sed 's/^/  # SPLAT: /' >>"$ktap"
-	if ((rc == 0 && bad == 0 && splats == 0)); then
+	if ((bad == 0 && ${#why[@]} == 0)); then
 		echo "ok $i $name" >>"$ktap"
 	else
-		echo "not ok $i $name" >>"$ktap"
+		echo "not ok $i $name # ${why[*]:-$bad failing check(s)}" >>"$ktap"
 	fi
 done
 
-# The comparison table: every test of a run that also ran against the C driver.
-{
+# The comparison table (--compare): every test of a run that also ran against the C driver.
+((COMPARE == 0)) || {
 	printf '%-62s %-6s %-6s\n' "test" "Rust" "C"
 	for r in "${runs[@]}"; do
 		name=${r%%|*}
@@ -388,9 +395,12 @@ done
 		done <"$RESULTS/$name.results"
 	done
 } >"$RESULTS/comparison.txt"
-step "test: Rust and C side by side in $RESULTS/comparison.txt"
-cat "$RESULTS/comparison.txt"
+if ((COMPARE)); then
+	step "test: Rust and C side by side in $RESULTS/comparison.txt"
+	cat "$RESULTS/comparison.txt"
+fi
 
 step "test: KTAP report in $ktap"
+((HFAIL == 0)) || printf 'host steps: %s failed (see their lines above)\n' "$HFAIL"
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
-((FAIL == 0))
+((FAIL == 0 && HFAIL == 0))

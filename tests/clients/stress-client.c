@@ -1203,15 +1203,19 @@ static void states_playback(int card, int dev)
 		raw_sw(&r, 1);
 	}
 
-	/* Close while running: the release path stops and frees the stream. */
+	/* Close while running: the release path stops and frees the stream, so that the
+	 * substream opens again at once (one left busy would give EBUSY). */
 	raw_simple(&r, SNDRV_PCM_IOCTL_PREPARE);
 	raw_xfer(&r, buf, r.buffer);
+	s = raw_state(&r);
 	raw_close(&r);
-	result(1, "playback: close while running", NULL);
+	e = raw_open(&r, card, dev, 0, 1);
+	result(s == SNDRV_PCM_STATE_RUNNING && !e, "playback: close while running, then open again",
+	       "state before the close %s, open again: %s", state_name(s), errname(e));
+	if (e)
+		goto out;
 
 	/* mmap access. */
-	if (raw_open(&r, card, dev, 0, 1))
-		goto out;
 	e = raw_setup(&r, SNDRV_PCM_ACCESS_MMAP_INTERLEAVED);
 	if (!expect(P, "HW_PARAMS with MMAP_INTERLEAVED access", e, 0))
 		goto close;

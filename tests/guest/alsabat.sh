@@ -7,9 +7,10 @@
 # whatever the driver (REFERENCE.md); pcm.sh checks mono by byte counts and durations.
 #
 # alsabat is sensitive to any glitch of the whole path (QEMU's audio timer, the host
-# daemon, TCG): the C driver passes about 7 of 8 runs. Each configuration gets
-# bench.tries (default 2) runs; it passes if one of them does, and the diagnostic line gives
-# the pass rate. Every configuration uses its own frequency, so that audio left over from
+# daemon, TCG): the C driver passes about 7 of 8 runs. That makes it a measure of the whole
+# real-time path, not a gate: it runs in the comparison (scripts/compare.sh), for both
+# drivers on the benchmark's kernel. Each configuration gets bench.tries (default 2) runs,
+# each its own result, so that the table gives the pass rate; none is retried away. Every configuration uses its own frequency, so that audio left over from
 # another run cannot pass for the right answer. alsabat supports U8, S16_LE, S24_3LE and S32_LE, not FLOAT; 96 kHz is
 # tested with S32_LE (FLOAT playback is checked by duration in pcm.sh).
 # bench.driver=c runs it against the C driver; bench.rsparams=K=V,K=V passes module
@@ -34,19 +35,16 @@ bat() {
 		_i=$((_i + 1))
 		if alsabat -P hw:0,0 -C hw:0,0 -c 2 -r "$2" -f "$3" -F "$4" -n 2s >/tmp/bat.log 2>&1; then
 			_pass=$((_pass + 1))
+			ktap_ok "$1, try $_i"
 		else
 			grep -E 'FAIL|rror|Detected' /tmp/bat.log | head -3 | sed 's/^/# /'
+			ktap_fail "$1, try $_i"
 		fi
 	done
 	echo "# bat-rate $1: $_pass/$TRIES"
-	if [ $_pass -gt 0 ]; then
-		ktap_ok "$1" "passed $_pass of $TRIES"
-	else
-		ktap_fail "$1" "passed 0 of $TRIES"
-	fi
 }
 
-ktap_plan 6
+ktap_plan $((5 * TRIES + 1))
 bat "alsabat 48 kHz S16 stereo" 48000 S16_LE 1000
 bat "alsabat 44.1 kHz S16 stereo" 44100 S16_LE 1000
 bat "alsabat 48 kHz S32 stereo" 48000 S32_LE 1500

@@ -7,7 +7,7 @@
 #   ktap_plan [N]            "KTAP version 1" and "1..N" at the current level (no N: no plan)
 #   ktap_ok NAME [DIAG]      ok line              ktap_fail NAME [DIAG]   not ok line
 #   ktap_skip NAME REASON    ok ... # SKIP        ktap_diag TEXT...       "# TEXT" line(s)
-#   ktap_result RC NAME      ok if RC is 0, else not ok
+#   ktap_result RC NAME [DIAG]  ok if RC is 0, else not ok
 #   ktap_check NAME CMD...   runs CMD; ok if it exits 0, else not ok with its output as diag
 #   ktap_subtest_begin NAME [N] / ktap_subtest_end
 #                            nested test: two more spaces of indentation; the parent result
@@ -90,7 +90,7 @@ ktap_fail() { _ktap_line not-ok "$1" "${2:-}"; }
 ktap_skip() { _ktap_line skip "$1" "${2:-}"; }
 
 ktap_result() {
-	if [ "$1" -eq 0 ]; then ktap_ok "$2"; else ktap_fail "$2" "exit status $1"; fi
+	if [ "$1" -eq 0 ]; then ktap_ok "$2" "${3:-}"; else ktap_fail "$2" "${3:-exit status $1}"; fi
 }
 
 ktap_check() {

@@ -21,16 +21,27 @@ CAP="iface=PCM,name=Capture Polling Switch"
 # mode ELEM: on|off, or nothing
 mode() { amixer -c 0 cget "$1" 2>/dev/null | sed -n 's/.*: values=\(on\|off\)$/\1/p'; }
 
-# irqs_during PLAY|CAPTURE: device interrupts during 1 s at 480-frame periods
+# irqs_during PLAY|CAPTURE: device interrupts during 1 s at 480-frame periods; prints
+# "failed" instead if the stream did not exit 0 (a count of a broken stream means nothing)
 irqs_during() {
 	_i0=$(device_irqs)
 	if [ "$1" = PLAY ]; then
-		aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/zero
+		aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/zero >/tmp/irqs.out 2>&1
 	else
-		arecord -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/null
+		arecord -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/null >/tmp/irqs.out 2>&1
 	fi
-	echo $(($(device_irqs) - _i0))
+	_rc=$?
+	_n=$(($(device_irqs) - _i0))
+	if [ $_rc -ne 0 ]; then
+		sed "s/^/# /" /tmp/irqs.out >&2
+		echo "failed"
+	else
+		echo "$_n"
+	fi
 }
+# at_least N MIN / at_most N MAX: a count that is a number and within the bound
+at_least() { [ "$1" != failed ] && [ "$1" -ge "$2" ]; }
+at_most() { [ "$1" != failed ] && [ "$1" -le "$2" ]; }
 
 ktap_plan 6
 dmesg_mark pcm-mode
@@ -45,25 +56,25 @@ else
 fi
 
 n=$(irqs_during PLAY)
-if [ "$n" -ge 20 ]; then ktap_ok "off: playback raises interrupts" "$n, want >= 20"; else ktap_fail "off: playback raises interrupts" "$n, want >= 20"; fi
+if at_least "$n" 50; then ktap_ok "off: playback raises interrupts" "$n, want >= 50"; else ktap_fail "off: playback raises interrupts" "$n, want >= 50"; fi
 
 amixer -c 0 -q cset "$PLAY" on
 n=$(irqs_during PLAY)
-if [ "$(mode "$PLAY")" = on ] && [ "$n" -le 12 ]; then
-	ktap_ok "on: playback polls, no interrupts while it runs" "$n, want <= 12"
+if [ "$(mode "$PLAY")" = on ] && at_most "$n" 25; then
+	ktap_ok "on: playback polls, no interrupts while it runs" "$n, want <= 25"
 else
-	ktap_fail "on: playback polls, no interrupts while it runs" "$(mode "$PLAY"), $n, want <= 12"
+	ktap_fail "on: playback polls, no interrupts while it runs" "$(mode "$PLAY"), $n, want <= 25"
 fi
 
 n=$(irqs_during CAPTURE)
-if [ "$(mode "$CAP")" = off ] && [ "$n" -ge 20 ]; then
-	ktap_ok "the capture stream keeps its own mode (interrupts)" "$n, want >= 20"
+if [ "$(mode "$CAP")" = off ] && at_least "$n" 50; then
+	ktap_ok "the capture stream keeps its own mode (interrupts)" "$n, want >= 50"
 else
-	ktap_fail "the capture stream keeps its own mode (interrupts)" "$(mode "$CAP"), $n, want >= 20"
+	ktap_fail "the capture stream keeps its own mode (interrupts)" "$(mode "$CAP"), $n, want >= 50"
 fi
 
-rmmod virtio_snd_rs && load_rs_driver poll=1 && wait_for_card 5
-if [ "$(mode "$PLAY")/$(mode "$CAP")" = on/on ]; then
+if rmmod virtio_snd_rs && load_rs_driver poll=1 && wait_for_card 5 &&
+	[ "$(mode "$PLAY")/$(mode "$CAP")" = on/on ]; then
 	ktap_ok "poll=1: both elements start on"
 else
 	ktap_fail "poll=1: both elements start on" "'$(mode "$PLAY")' '$(mode "$CAP")'"

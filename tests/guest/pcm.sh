@@ -5,11 +5,10 @@
 # silence at the real rate): durations, exact capture byte counts, mmap, formats, rates,
 # small periods, drain of a partial period, and rmmod while a stream is open.
 #
-# Duration tolerance: `aplay -d N` writes N s of frames and drains them. The device takes
-# the first QEMU audio tick's worth (up to 1024 frames, about 21 ms at 48 kHz) at once, and
-# process start-up under TCG costs up to ~0.3 s; a driver that loses or repeats periods is
-# off by whole buffers (>= 20 %). We accept N*0.9 .. N+0.5 s: start-up and drain cost a
-# fixed time, not a share of N (1.29 s was seen for 1 s on a lightly loaded host).
+# Every stream must finish with status 0 and without an xrun (aplay and arecord print
+# "underrun!!!" / "overrun!!!" and recover by themselves, which would hide one). How long a
+# command took is printed, not judged: durations belong to the benchmark (scripts/bench.sh),
+# and what reached the device frame by frame to tests/guest/integrity.sh.
 #
 # Set bench.driver=c to run the same checks against the C driver.
 . /tests/lib.sh
@@ -21,7 +20,8 @@ dmesg_mark pcm
 
 now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 
-# timed NAME SECONDS CMD...: the command exits 0 within the tolerance of SECONDS.
+# timed NAME SECONDS CMD...: the command of SECONDS of audio exits 0 with no xrun; the
+# wall-clock time is a diag.
 timed() {
 	_name=$1 _secs=$2
 	shift 2
@@ -29,12 +29,11 @@ timed() {
 	_out=$("$@" 2>&1)
 	_rc=$?
 	_dt=$(($(now_cs) - _t0))
-	_lo=$((_secs * 90)) _hi=$((_secs * 100 + 50))
-	if [ $_rc -eq 0 ] && [ $_dt -ge $_lo ] && [ $_dt -le $_hi ]; then
-		ktap_ok "$_name" "${_dt}0 ms"
+	if [ $_rc -eq 0 ] && ! echo "$_out" | grep -qiE 'underrun|overrun|xrun'; then
+		ktap_ok "$_name" "${_secs} s of audio in ${_dt}0 ms"
 	else
 		echo "$_out" | tail -5 | sed 's/^/# /'
-		ktap_fail "$_name" "rc=$_rc after ${_dt}0 ms, want ${_lo}0..${_hi}0 ms"
+		ktap_fail "$_name" "rc=$_rc after ${_dt}0 ms$(echo "$_out" | grep -qiE 'underrun|overrun|xrun' && echo ', xrun')"
 	fi
 }
 
@@ -46,7 +45,7 @@ capture_bytes() {
 	_out=$("$@" 2>&1)
 	_rc=$?
 	_got=$(wc -c </tmp/cap.raw 2>/dev/null || echo 0)
-	if [ $_rc -eq 0 ] && [ "$_got" -eq "$_want" ]; then
+	if [ $_rc -eq 0 ] && [ "$_got" -eq "$_want" ] && ! echo "$_out" | grep -qiE 'overrun|xrun'; then
 		ktap_ok "$_name" "$_got bytes"
 	else
 		echo "$_out" | tail -5 | sed 's/^/# /'
@@ -78,24 +77,29 @@ timed "playback 128-frame periods, 8 periods" 2 \
 
 # How completions arrive (Rust driver): with poll=1 the device's notifications stay off
 # while the stream runs, so 1 s of playback (100 periods) costs only the interrupts of its
-# control requests; with interrupts, every few periods raise one.
+# control requests and of the start and the drain (5 to 13 seen on the gating kernel);
+# with interrupts, nearly every period raises one (94 to 103 seen). The bounds sit far
+# from both.
 name="device interrupts during 1 s of playback, 480-frame periods"
 if [ "${BENCH_DRIVER:-rs}" = c ]; then
 	ktap_skip "$name" "Rust driver only"
 else
 	i0=$(device_irqs)
-	aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/zero
+	out=$(aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=480 --buffer-size=1920 -d 1 /dev/zero 2>&1)
+	rc=$?
 	n=$(($(device_irqs) - i0))
 	case " $(echo "${BENCH_RSPARAMS:-}" | tr , ' ') " in
-	*" poll=1 "*) want="<= 12 (polling)" ok=$((n <= 12)) ;;
-	*) want=">= 20 (interrupts)" ok=$((n >= 20)) ;;
+	*" poll=1 "*) want="<= 25 (polling)" ok=$((n <= 25)) ;;
+	*) want=">= 50 (interrupts)" ok=$((n >= 50)) ;;
 	esac
+	# The count means something only for a stream that played all its periods.
+	[ $rc -eq 0 ] || { ok=0; want="$want; aplay exited with $rc: $(echo "$out" | tail -1)"; }
 	if [ "$ok" = 1 ]; then ktap_ok "$name" "$n, want $want"; else ktap_fail "$name" "$n, want $want"; fi
 fi
 
 # Drain of a last partial period: 2501 frames are not a whole number of 256-frame periods.
 head -c 10004 /dev/zero >/tmp/odd.raw
-ktap_check "drain of a partial last period" \
+timed "drain of a partial last period" 0.05 \
 	aplay $A -t raw -f S16_LE -r 48000 -c 2 --period-size=256 --buffer-size=1024 /tmp/odd.raw
 
 # rmmod while a stream is open: refused (module in use), and the stream goes on.
@@ -111,7 +115,7 @@ else
 	ktap_ok "rmmod refused while a stream is open"
 fi
 wait $pid
-ktap_result $? "the open stream finishes after the refused rmmod"
+ktap_result $? "the open stream finishes after the refused rmmod (aplay exit status)"
 ktap_check "no warning in dmesg" dmesg_clean pcm
 ktap_finish
 exit $?

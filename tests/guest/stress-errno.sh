@@ -19,16 +19,27 @@
 . /tests/lib.sh
 . /tests/stress-lib.sh
 
+# The plan is the script's own: how many checks each mode of stress-client makes against
+# QEMU's virtio-sound-pci of scripts/versions.env (one playback and one capture stream).
+# A client or device that makes fewer (or more) fails the run through the plan.
+PARAMS_CHECKS=112
+STATES_CHECKS=124
+ktap_plan $((PARAMS_CHECKS + STATES_CHECKS + 4))
 stress_load
 wait_for_card 5 || exit 1
 dmesg_mark stress-errno
+# Status 0: every check passed; 1: some failed (their lines say which); anything else (a
+# crash, the 300 s timeout's SIGKILL) is a failure of its own.
 timeout -s KILL 300 stress-client params 0 0 >/tmp/params.out 2>&1
-echo "# stress-client params exited with $?"
+params_rc=$?
 timeout -s KILL 120 stress-client states 0 0 >/tmp/states.out 2>&1
-echo "# stress-client states exited with $?"
-ktap_plan $(($(client_count /tmp/params.out) + $(client_count /tmp/states.out) + 2))
+states_rc=$?
 client_ktap /tmp/params.out
 client_ktap /tmp/states.out
+[ $params_rc -le 1 ]
+ktap_result $? "stress-client params ran to its end" "exit status $params_rc, $(client_count /tmp/params.out) checks"
+[ $states_rc -le 1 ]
+ktap_result $? "stress-client states ran to its end" "exit status $states_rc, $(client_count /tmp/states.out) checks"
 ktap_check "the card is still there" wait_for_card 1
 ktap_check "no warning in dmesg" dmesg_clean stress-errno
 ktap_finish

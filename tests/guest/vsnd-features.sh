@@ -22,9 +22,11 @@ ktap_check "card appears" wait_for_card 5
 out=$(pcm-client tiny hw:0,0 480 2 2>&1)
 rc=$?
 ktap_diag "$out"
+# pcm-client writes until it has written 2 s of frames, so its frame count cannot fail and
+# is not judged; the xrun count and the exit status (drain included) are.
 xruns=$(echo "$out" | sed -n 's/.*xruns=\([0-9]*\).*/\1/p')
 frames=$(echo "$out" | sed -n 's/.*frames=\([0-9]*\).*/\1/p')
-if [ "$rc" = 0 ] && [ "${xruns:-0}" -ge 1 ] && [ "${frames:-0}" -ge 96000 ]; then
+if [ "$rc" = 0 ] && [ "${xruns:-0}" -ge 1 ]; then
 	ktap_ok "xrun event stops playback with EPIPE, and it recovers" "xruns=$xruns frames=$frames"
 else
 	ktap_fail "xrun event stops playback with EPIPE, and it recovers" "rc=$rc xruns=${xruns:-?} frames=${frames:-?}"

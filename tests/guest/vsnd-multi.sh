@@ -53,12 +53,23 @@ chmap() {
 		sed -n 's/.*: values=//p' | sed 's/\(,0\)*$//'
 }
 
-# play_map DEVICE CHANNELS: plays 1.5 s of CHANNELS channels on DEVICE and prints the
-# playback channel map seen 0.6 s after the start; fails if aplay fails.
+# wait_running DIR: waits up to 10 s for substream 0 of DIR (e.g. pcm1p) to run (the
+# channel map exists once the stream is configured; a fixed pause is too short for the
+# gating kernel under TCG).
+wait_running() {
+	_i=0
+	while [ $_i -lt 100 ] && ! grep -q RUNNING "/proc/asound/card0/$1/sub0/status" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# play_map DEVICE CHANNELS: plays 2 s of CHANNELS channels on DEVICE and prints the
+# playback channel map seen while it runs; fails if aplay fails.
 play_map() {
 	aplay -D "hw:0,$1" -q -t raw -f S16_LE -r 48000 -c "$2" -d 2 /dev/zero &
 	_pid=$!
-	sleep 0.6
+	wait_running "pcm${1}p"
 	chmap "$1" Playback
 	wait $_pid
 }
@@ -97,7 +108,7 @@ fi
 t0=$(cut -d' ' -f1 /proc/uptime)
 aplay -D hw:0,1 -t raw -f S16_LE -r 48000 -c "$C" -d 1 /dev/zero >/tmp/aplay.log 2>&1 &
 pid=$!
-sleep 0.5
+wait_running pcm1p
 map=$(chmap 1 Playback)
 hwp=$(grep -h channels /proc/asound/card0/pcm1p/sub0/hw_params 2>/dev/null)
 wait $pid
@@ -123,7 +134,7 @@ fi
 t0=$(cut -d' ' -f1 /proc/uptime)
 arecord -D hw:0,1 -q -t raw -f S16_LE -r 48000 -c "$C" -d 1 /tmp/rec6.raw 2>/tmp/arecord.log &
 pid=$!
-sleep 0.5
+wait_running pcm1c
 cmap=$(chmap 1 Capture)
 wait $pid
 rc=$?

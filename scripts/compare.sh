@@ -6,8 +6,9 @@
 # benchmark's kernel (scripts/guest.config, without the detectors; built by
 # `scripts/setup.sh --bench-kernel`), then writes the side-by-side table to
 # $BENCH_CACHE/results-compare/comparison.txt and, as reStructuredText, to
-# $BENCH_CACHE/results-compare/comparison.rst, which Documentation/test-results.rst takes
-# in ("Comparison with the C driver").
+# $BENCH_CACHE/results-compare/comparison.rst and into Documentation/test-results.rst,
+# between its lines ".. comparison-table-begin" and ".. comparison-table-end" (section
+# "Comparison with the C driver"): commit the change with the note of what was run.
 #
 # usage: scripts/compare.sh [--only REGEX]
 # The exit status is 0 whatever the drivers did: the table is the result.
@@ -32,5 +33,15 @@ out=$BENCH_CACHE/results-compare
 	done
 	printf '%s  %s  %s\n' "$(printf '=%.0s' $(seq $w))" "======" "======"
 } >"$out/comparison.rst"
+doc=$BENCH_ROOT/Documentation/test-results.rst
+if grep -q '^\.\. comparison-table-begin$' "$doc" && grep -q '^\.\. comparison-table-end$' "$doc"; then
+	awk -v table="$out/comparison.rst" '
+		/^\.\. comparison-table-begin$/ { print; print ""; while ((getline l < table) > 0) print l; print ""; skip = 1; next }
+		/^\.\. comparison-table-end$/ { skip = 0 }
+		!skip { print }' "$doc" >"$doc.tmp" && mv -f "$doc.tmp" "$doc"
+	step "compare: the table of $doc is written"
+else
+	step "compare: no comparison-table markers in $doc; the table is in $out/comparison.rst"
+fi
 step "compare: $out/comparison.rst"
 exit 0

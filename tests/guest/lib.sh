@@ -135,6 +135,10 @@ ktap_subtest_end() {
 	if [ -n "$_sp" ] && [ "$_sp" -ne "$_sn" ]; then
 		ktap_diag "planned $_sp tests, ran $_sn"
 		_sf=$((_sf + 1))
+	elif [ "$_sn" -eq 0 ]; then
+		# A subtest with no result proves nothing: it fails.
+		ktap_diag "no result"
+		_sf=$((_sf + 1))
 	fi
 	KTAP_DEPTH=$((KTAP_DEPTH - 1))
 	_sname=''

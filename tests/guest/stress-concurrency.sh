@@ -35,7 +35,13 @@ while [ $i -lt "$ROUNDS" ]; do
 		${BENCH_SINE:+--sine "$BENCH_SINE"} >/tmp/stress.out 2>&1
 	rc=$?
 	client_ktap /tmp/stress.out
-	[ $rc = 137 ] && ktap_fail "stress-client ends" "killed after $((SECS + 120)) s"
+	# Status 0 or 1 (some result failed: its line says which); anything else is a failure
+	# of its own: 137, killed by the timeout (a hang); another, a crash.
+	if [ $rc = 137 ]; then
+		ktap_fail "stress-client ends" "killed after $((SECS + 120)) s"
+	elif [ $rc -gt 1 ]; then
+		ktap_fail "stress-client ends" "exit status $rc"
+	fi
 	# Leftover workers (a hang) keep the device open: say so, then try to end them.
 	left=$(pidof stress-client)
 	if [ -n "$left" ]; then

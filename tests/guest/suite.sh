@@ -8,6 +8,9 @@
 # load_rs_driver). Between entries the driver is unloaded, so that each script loads it
 # with its own parameters.
 #
+# State that outlives a driver reload stays: QEMU's device, for one, reports the channel
+# count of a stream's last PREPARE as its channels_max, so the order of the entries counts.
+#
 # The plan is the number of entries. An entry passes if its script exits 0, which its
 # ktap_finish does only when every check passed and their count met the script's own plan;
 # scripts/test.sh counts the nested checks one by one.

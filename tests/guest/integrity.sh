@@ -14,7 +14,7 @@
 #   bench.rsparams=...   the Rust driver's parameters (load_rs_driver), e.g. poll=1: every
 #                        case then runs in polling mode, and the two "other completion
 #                        mode" cases run with the Polling Switch off (interrupts)
-#   bench.integrity_only=REGEX  only the cases whose name matches (grep -E); the others are
+#   bench.integrity_only=REGEX  only the cases whose name matches (grep -E; "," is "|"); the others are
 #                        reported as skipped
 #   bench.strict_xruns=1 an xrun that a case did not ask for fails it (default: the client
 #                        recovers and the case passes if no frame went wrong: under TCG on a
@@ -33,7 +33,9 @@
 
 DRIVER=${BENCH_DRIVER:-rs}
 DEV=hw:0,0
-ONLY=${BENCH_INTEGRITY_ONLY:-}
+# A comma stands for "|" too, so that the selection fits scripts/test.sh's table, whose
+# fields "|" separates.
+ONLY=$(echo "${BENCH_INTEGRITY_ONLY:-}" | tr ',' '|')
 ALLOW=--allow-xruns
 [ "${BENCH_STRICT_XRUNS:-0}" = 1 ] && ALLOW=
 

@@ -20,8 +20,9 @@
 #                              SETTLE seconds, runs the shell command REMOVE in the background
 #                              (it may block until the applications close the card), checks
 #                              that both applications exit with an error within 10 s, that
-#                              REMOVE completes within 15 s and the card goes, then runs ADD
-#                              and waits 10 s for card 0. Returns 0, or 1 with ROUND_FAIL set
+#                              REMOVE completes within 15 s and the card goes (and the PCI
+#                              device $PCI, if the caller set it), then runs ADD and waits
+#                              10 s for card 0. Returns 0, or 1 with ROUND_FAIL set
 #                              to what went wrong; ROUND_ERR holds the applications' messages
 
 DRIVER=${BENCH_DRIVER:-rs}
@@ -149,6 +150,15 @@ remove_under_load() {
 	fi
 	wait "$_rmp" || ROUND_FAIL="${ROUND_FAIL:+$ROUND_FAIL; }the removal failed: $(cat /tmp/remove.err)"
 	wait_card_gone 5 || ROUND_FAIL="${ROUND_FAIL:+$ROUND_FAIL; }card 0 still there 5 s after the removal"
+	# A hot-unplug ends when the PCI device is gone ($PCI, set by the caller), after the
+	# card: QEMU deletes its device only on the guest's ACPI eject, and a device_add of the
+	# same ID before that fails ("Duplicate device ID").
+	_t=100
+	while [ -n "${PCI:-}" ] && [ -e "$PCI" ] && [ $_t -gt 0 ]; do
+		sleep 0.1
+		_t=$((_t - 1))
+	done
+	[ -z "${PCI:-}" ] || [ ! -e "$PCI" ] || ROUND_FAIL="${ROUND_FAIL:+$ROUND_FAIL; }$PCI still there 10 s after the card went"
 	sh -c "$_add" 2>/tmp/add.err || ROUND_FAIL="${ROUND_FAIL:+$ROUND_FAIL; }the re-add failed: $(cat /tmp/add.err)"
 	wait_for_card 10 2>/dev/null || ROUND_FAIL="${ROUND_FAIL:+$ROUND_FAIL; }no card 0 10 s after the re-add"
 	[ -z "$ROUND_FAIL" ]

@@ -6,11 +6,12 @@
 # the cycles (0.1 s of playback and of capture, and the control device), then:
 #   - every cycle: the unbind and the bind complete and card 0 goes and comes back, and the
 #     streams exit 0;
-#   - Slab: in /proc/meminfo grows by at most bench.slab_max_kib (default 8) KiB per cycle,
-#     measured from cycle 5 (the first cycles fill the slab caches) to the last. The bound
-#     is the C driver's own growth on the same gating kernel and device, rounded up: 7.31
-#     KiB per cycle (the detectors' bookkeeping grows with every bind); ours, 7.08; ours
-#     with the reference cycles of issue 14, 34 (Documentation/test-results.rst);
+#   - Slab: in /proc/meminfo grows by at most bench.slab_max_kib (default 10) KiB per
+#     cycle, measured from cycle 5 (the first cycles fill the slab caches) to the last. On
+#     the same gating kernel and device the C driver grew 7.31 KiB per cycle (the
+#     detectors' own bookkeeping grows with every bind), ours 7.08 and 8.00 in two runs:
+#     about 1 KiB of noise, hence the C driver's figure plus that noise and a margin. Ours
+#     with the reference cycles of issue 14 grew 28 to 34 (Documentation/test-results.rst);
 #   - the module unloads afterwards, and kmemleak (the end-of-run scan of
 #     scripts/guest-init.sh, on the gating kernel) reports nothing: a driver object kept
 #     alive by a reference cycle is unreachable memory, and kmemleak names it.
@@ -19,7 +20,7 @@
 . /tests/stress-lib.sh
 
 CYCLES=${BENCH_CYCLES:-40}
-SLAB_MAX=${BENCH_SLAB_MAX_KIB:-8}
+SLAB_MAX=${BENCH_SLAB_MAX_KIB:-10}
 WARMUP=5
 ktap_plan 5
 stress_load

@@ -55,7 +55,8 @@ done
 RESULTS=$BENCH_CACHE/results
 ((COMPARE == 0)) || RESULTS=$BENCH_CACHE/results-compare
 mkdir -p "$RESULTS"
-# Host steps count apart from the driver's guest checks: HPASS/HFAIL, one line per step.
+# Host steps count apart from the driver's guest checks: each prints its own line (hstep), and
+# HFAIL sums their failures for the exit status.
 PASS=0 FAIL=0 SKIP=0 HFAIL=0
 hstep() { # NAME PASSED FAILED: one host step's own "NAME: N passed, N failed" line
 	printf '%s: %s passed, %s failed\n' "$1" "$2" "$3"

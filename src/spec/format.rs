@@ -65,8 +65,9 @@ const fn r(hz: u32, bit: u32) -> Rate {
     }
 }
 
-/// The spec's rates, indexed by `VIRTIO_SND_PCM_RATE_*`.
-pub(crate) const RATES: [Rate; 14] = [
+/// The spec's rates, indexed by `VIRTIO_SND_PCM_RATE_*`. Virtio 1.4 appended 12000 and 24000
+/// after 384000 (ALSA's "extended" rate bits 17 and 18, after 768000).
+pub(crate) const RATES: [Rate; 16] = [
     r(5512, 0),
     r(8000, 1),
     r(11025, 2),
@@ -81,6 +82,8 @@ pub(crate) const RATES: [Rate; 14] = [
     r(176400, 11),
     r(192000, 12),
     r(384000, 14),
+    r(12000, 17),
+    r(24000, 18),
 ];
 
 /// Mask of the spec's rate bits that this driver knows.
@@ -135,11 +138,23 @@ mod tests {
             }
             assert!(a.physical_bits % 8 == 0 || a.physical_bits == 4);
         }
-        // Rates are strictly increasing, and so are their ALSA bits.
+        // Rates up to 384000 are strictly increasing, and so are their ALSA bits; the rates
+        // of virtio 1.4 come after them, as do their ALSA bits.
         for w in RATES.windows(2) {
-            assert!(w[0].hz < w[1].hz);
             assert!(w[0].alsa_bit < w[1].alsa_bit);
         }
+        for w in RATES[..14].windows(2) {
+            assert!(w[0].hz < w[1].hz);
+        }
+        for (i, a) in RATES.iter().enumerate() {
+            for b in &RATES[i + 1..] {
+                assert_ne!(a.hz, b.hz);
+            }
+        }
+        assert_eq!(
+            (RATES[13].hz, RATES[14].hz, RATES[15].hz),
+            (384_000, 12_000, 24_000)
+        );
     }
 
     #[test]
@@ -152,6 +167,9 @@ mod tests {
         assert_eq!(rate_index(48000, 1 << 7), Some(7));
         assert_eq!(rate_index(48000, 1 << 6), None);
         assert_eq!(rate_index(12345, u64::MAX), None);
+        // The rates that virtio 1.4 appended.
+        assert_eq!(rate_index(12000, u64::MAX), Some(14));
+        assert_eq!(rate_index(24000, 1 << 15), Some(15));
     }
 
     #[test]

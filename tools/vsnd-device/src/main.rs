@@ -65,7 +65,7 @@ usage: vsnd-device --socket PATH [options]
   -v, --verbose        debug log (each I/O message)
   -q, --quiet          warnings and errors only
 Streams: channels 1..C, formats S8 U8 S16 U16 S24 S24_3 S32 U32 FLOAT FLOAT64 (--formats),
-rates 8000..192000.
+rates 8000..192000, and 12000 and 24000 (the rates that virtio 1.4 appended).
 ";
 
 struct Args {

@@ -259,13 +259,14 @@ pub fn parse_formats(list: &str) -> Result<u64, String> {
     Ok(bits)
 }
 
-/// Frame rates by VIRTIO_SND_PCM_RATE_* index.
-pub const RATES_HZ: [u32; 14] = [
+/// Frame rates by VIRTIO_SND_PCM_RATE_* index; virtio 1.4 appended 12000 and 24000 after
+/// 384000.
+pub const RATES_HZ: [u32; 16] = [
     5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000, 64000, 88200, 96000, 176400, 192000,
-    384000,
+    384000, 12000, 24000,
 ];
-/// 8000 (index 1) ... 192000 (index 12).
-pub const SUPPORTED_RATES: u64 = ((1 << 13) - 1) & !1;
+/// 8000 (index 1) ... 192000 (index 12), and 12000 (14) and 24000 (15) of virtio 1.4.
+pub const SUPPORTED_RATES: u64 = (((1 << 13) - 1) & !1) | (1 << 14) | (1 << 15);
 
 // PCM stream features (VIRTIO_SND_PCM_F_*) this device can offer; SHMEM_HOST (0),
 // SHMEM_GUEST (1) and EVT_SHMEM_PERIODS (3) it never offers.
@@ -937,9 +938,10 @@ mod tests {
         assert_eq!(i[24..27], [D_INPUT, 1, 2]);
         assert_eq!(i[27..], [0; 5]);
         // 8000 .. 192000: bits 1 to 12.
-        assert_eq!(SUPPORTED_RATES, 0x1ffe);
+        assert_eq!(SUPPORTED_RATES, 0xdffe);
         assert_eq!(RATES_HZ[1], 8000);
         assert_eq!(RATES_HZ[12], 192000);
+        assert_eq!((RATES_HZ[14], RATES_HZ[15]), (12000, 24000));
         // S8 U8 S16 U16 S24_3 S24 S32 U32 FLOAT FLOAT64.
         assert_eq!(SUPPORTED_FORMATS, 0x1e_8878);
         let i = encode_pcm_info(3, D_OUTPUT, 0, 1 << FMT_S16, 8);

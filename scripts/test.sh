@@ -166,7 +166,7 @@ GUEST_RUNS=(
 	"suspend|--backend none --timeout 300|suspend.sh"
 	"suspend-vsnd|--vsnd '--streams=2 --controls=default --reset-controls' --timeout 300|suspend.sh"
 	# One fault per --vsnd-exec, each on a stream of its own (tests/guest/vsnd-faults.sh, Documentation/fault-matrix.rst).
-	"vsnd-faults|--timeout 300 --vsnd --streams=48 \
+	"vsnd-faults|--timeout 300 --vsnd --streams=50 \
 		--vsnd-exec 'fault ctl-status IO_ERR on PCM_INFO count 1' --vsnd-exec 'fault ctl-short 20 on PCM_INFO count 1' \
 		--vsnd-exec 'fault ctl-drop on PCM_INFO count 1' --vsnd-exec 'fault ctl-status BAD_MSG on SET_PARAMS stream 0 count 1' \
 		--vsnd-exec 'fault ctl-status NOT_SUPP on SET_PARAMS stream 2 count 1' --vsnd-exec 'fault ctl-status IO_ERR on SET_PARAMS stream 4 count 1' \
@@ -184,6 +184,7 @@ GUEST_RUNS=(
 		--vsnd-exec 'trigger START 46 500 event ctl-notify 7' --vsnd-exec 'fault ctl-status IO_ERR on START stream 1 count 1' \
 		--vsnd-exec 'fault io-status IO_ERR stream 3 count 1' --vsnd-exec 'fault io-used-len 2056 stream 5 count 4' \
 		--vsnd-exec 'trigger START 7 600 fault io-short 2056 stream 7 count 1' \
+		--vsnd-exec 'fault ctl-delay 400 on STOP stream 48 count 1' \
 		|vsnd-faults.sh"
 	# Reliability (tests/guest/stress-*.sh): bad input from userspace (exact errnos), rmmod and
 	# unbind/bind under load, hot-unplug under load (PCI remove/rescan; QMP device_del/device_add
@@ -199,17 +200,14 @@ GUEST_RUNS=(
 	"stress-unplug|--backend none --qmp --timeout 300|stress-unplug.sh"
 	"stress-unplug-ctl|--vsnd '--streams=2 --persist' --vsnd-exec 'fault ctl-delay 900 on SET_PARAMS' --qmp --timeout 300 --append bench.vsnd=1 --append bench.settle=0.3|stress-unplug.sh"
 	# Sample-exact integrity (Documentation/integrity.rst): the pattern through the driver to
-	# vsnd-device and back, in every mode of completion.
 	# vsnd-device and back, in every mode of completion: the whole matrix with interrupts,
 	# and its stream operations and geometries (not every format and rate again) with
-	# poll=1, defer_kicks=1, and both (tests/guest/suite.sh: one boot). Not "reset while
-	# running" in polling mode: it found a driver defect that is not fixed yet (a period
-	# in flight when the application resets: the first period it writes after the reset
-	# never reaches the device, "lost at=9216 len=3808" against a resume at 12000; see
-	# Documentation/test-results.rst). Reproduce with
-	#   scripts/run-guest.sh --module src/virtio_snd_rs.ko --vsnd '--streams=4 --channels-max=8' \
-	#     --append bench.rsparams=poll=1 --append bench.integrity_only=reset integrity.sh
-	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 1600 --append bench.suite=integrity:integrity.sh+integrity-poll:integrity.sh:rsparams=poll=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,xrun,duplex,two.playback,mode+integrity-defer:integrity.sh:rsparams=defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode+integrity-polldefer:integrity.sh:rsparams=poll=1,defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,xrun,duplex,two.playback,mode|suite.sh"
+	# poll=1, defer_kicks=1, and both (tests/guest/suite.sh: one boot).
+	# integrity-ring: more periods in flight than a data virtqueue has entries (64 with
+	# indirect descriptors: one entry a period), the driver loaded with pcm_periods_max=256:
+	# one stream of 256 periods each way, two playback streams of 48 periods each on the one
+	# tx queue; no xrun allowed.
+	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 1600 --append bench.suite=integrity:integrity.sh+integrity-poll:integrity.sh:rsparams=poll=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode+integrity-defer:integrity.sh:rsparams=defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode+integrity-polldefer:integrity.sh:rsparams=poll=1,defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode+integrity-ring:integrity.sh:rsparams=pcm_periods_max=256:integrity_ring=1:strict_xruns=1:integrity_only=ring|suite.sh"
 	# The second kernel (7.3): probe, playback/capture smoke on QEMU's device and on
 	# vsnd-device, and the polling mode (the kernel crate's hrtimer changed in 7.3); the full
 	# suite runs on 7.2.

@@ -4,7 +4,8 @@
 //!
 //! Layout, from the bottom up:
 //! - [`sys`]: module-local bindgen output and C helpers (the only raw FFI);
-//! - [`sync`], [`dma`], [`virtio`], [`alsa`]: safe abstractions, in the style of `rust/kernel/`;
+//! - [`sync`], [`dma`], [`virtio`], [`alsa`]: safe abstractions, in the style of `rust/kernel/`,
+//!   and [`errno`], the error codes that the kernel crate does not name;
 //! - [`spec`]: pure logic (wire format, tables, translation), host-tested with `cargo test`;
 //! - [`snd`]: the driver, written against the abstractions only;
 //! - [`compat`]: what differs between the kernels the module builds against (7.2, 7.3).
@@ -12,9 +13,10 @@
 mod alsa;
 mod compat;
 mod dma;
-// The host build (`host/lib.rs`) tests every item; the driver uses a subset of them.
+mod errno;
 mod snd;
-#[allow(dead_code)]
+// The host build (`host/lib.rs`) tests every item; the driver uses a subset of them.
+#[expect(dead_code)]
 mod spec;
 mod sync;
 mod sys;

@@ -131,6 +131,8 @@ pub(crate) struct DeviceIo {
     io_users: SpinLockIrq<[QueueUsers; 2]>,
     /// Per queue: a context is taking used buffers off it (see [`DeviceIo::harvest`]).
     harvesting: [Atomic<bool>; wire::QUEUE_COUNT],
+    /// Per queue: a stream found it full, and waits for a completion to make room.
+    room_wanted: [Atomic<bool>; wire::QUEUE_COUNT],
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
 }
@@ -205,11 +207,10 @@ fn read_config(dev: &virtio::Device<device::Core<'_>>) -> Result<Config> {
     Ok(config)
 }
 
-impl virtio::Driver for VirtioSnd {
-    const ID_TABLE: virtio::IdTable<()> = &VIRTIO_TABLE;
-    const FEATURES: &'static [u32] = &[wire::F_CTLS];
-
-    fn probe(dev: &virtio::Device<device::Core<'_>>) -> Result<Arc<Self>> {
+impl VirtioSnd {
+    /// Reads the parameters and the configuration, and finds the queues: the initialiser of
+    /// the driver data (see [`virtio::Driver::probe`]).
+    fn new(dev: &virtio::Device<device::Core<'_>>) -> Result<impl PinInit<Self, Error>> {
         let (timeout_ms, limits) = parameters(dev.as_ref())?;
         let defer_kicks = match compat::param(&crate::module_parameters::defer_kicks) {
             0 => false,
@@ -246,22 +247,29 @@ impl virtio::Driver for VirtioSnd {
                     c"virtio_snd_rs:io_users"
                 ),
                 harvesting: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
+                room_wanted: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
                 streams: SetOnce::new(),
             }? Error),
             GFP_KERNEL,
         )?;
-        Arc::pin_init(
-            try_pin_init!(Self {
-                io,
-                config,
-                limits,
-                completions,
-                jacks: SetOnce::new(),
-                kctls: SetOnce::new(),
-                registered <- new_mutex!(Registered { card: None }),
-            }? Error),
-            GFP_KERNEL,
-        )
+        Ok(try_pin_init!(Self {
+            io,
+            config,
+            limits,
+            completions,
+            jacks: SetOnce::new(),
+            kctls: SetOnce::new(),
+            registered <- new_mutex!(Registered { card: None }),
+        }? Error))
+    }
+}
+
+impl virtio::Driver for VirtioSnd {
+    const ID_TABLE: virtio::IdTable<()> = &VIRTIO_TABLE;
+    const FEATURES: &'static [u32] = &[wire::F_CTLS];
+
+    fn probe<'a>(dev: &'a virtio::Device<device::Core<'_>>) -> impl PinInit<Self, Error> + 'a {
+        pin_init::pin_init_scope(move || Self::new(dev))
     }
 
     fn start(dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
@@ -437,7 +445,6 @@ impl VirtioSnd {
                 Ok(event) => self.handle_event(event),
                 Err(e) => dev_dbg!(self.io.dev.as_ref(), "ignoring malformed event: {:?}\n", e),
             }
-            msg.rearm();
             let mut q = self.io.queues.lock();
             if let Err(e) = q.add(wire::QUEUE_EVENT, msg) {
                 dev_warn!(self.io.dev.as_ref(), "lost an event buffer: {:?}\n", e);
@@ -613,5 +620,23 @@ impl DeviceIo {
                 }
             }
         });
+        // The harvest made room: the streams that found the queue full queue their periods.
+        if self
+            .room_wanted
+            .get(index)
+            .is_some_and(|w| w.xchg(false, ordering::Relaxed))
+        {
+            for s in self.streams().filter(|s| s.queue_index() == index) {
+                s.retry_fill(self);
+            }
+        }
+    }
+
+    /// A stream found queue `index` full (called under the queue lock): the next harvest of
+    /// the queue lets it retry.
+    fn wants_room(&self, index: usize) {
+        if let Some(w) = self.room_wanted.get(index) {
+            w.store(true, ordering::Relaxed);
+        }
     }
 }

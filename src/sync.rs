@@ -8,18 +8,14 @@
 //! lock is taken from a virtqueue callback (hard interrupt context) on the same CPU. This
 //! backend uses `spin_lock_irqsave`/`spin_unlock_irqrestore` and keeps the saved flags in
 //! the guard, so a [`SpinLockIrq`] may be shared between process and interrupt context.
-//!
-//! [`TimedCompletion`] is a completion with a timed, interruptible wait.
 
 use crate::sys;
 use kernel::{
     ffi::c_ulong,
-    prelude::*,
     sync::lock::{
         Backend,
         Lock, //
     },
-    types::Opaque,
 };
 
 /// A spinlock that disables local interrupts while held.
@@ -80,74 +76,5 @@ unsafe impl Backend for SpinLockIrqBackend {
     unsafe fn assert_is_held(ptr: *mut Self::State) {
         // SAFETY: The caller guarantees that `ptr` points to a lock that `init` initialised.
         unsafe { kernel::bindings::spin_assert_is_held(ptr) }
-    }
-}
-
-/// A `struct completion` that can be waited on with a timeout.
-///
-/// The kernel crate's `Completion` has no timed wait; a device that never answers must not
-/// hang the caller, so this one has.
-///
-/// # Invariants
-///
-/// `inner` was initialised by `init_completion`.
-#[pin_data]
-pub(crate) struct TimedCompletion {
-    #[pin]
-    inner: Opaque<kernel::bindings::completion>,
-}
-
-// SAFETY: `complete` and the waits may be called from any thread; the C completion
-// serialises them with its own lock.
-unsafe impl Send for TimedCompletion {}
-// SAFETY: As for `Send`: every operation goes through the C completion's own locking.
-unsafe impl Sync for TimedCompletion {}
-
-/// Why a timed wait ended without completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WaitError {
-    /// The timeout elapsed.
-    TimedOut,
-    /// A signal is pending for the waiting task.
-    Interrupted,
-}
-
-impl TimedCompletion {
-    /// Creates an initialiser of an incomplete completion.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            // SAFETY: `slot` is valid for writes; `init_completion` initialises all of it.
-            // INVARIANT: `init_completion` was called.
-            inner <- Opaque::ffi_init(|slot| unsafe { sys::rsnd_init_completion(slot) }),
-        })
-    }
-
-    /// Wakes one waiter, or lets the next wait return at once. Callable in interrupt context.
-    pub(crate) fn complete(&self) {
-        // SAFETY: By the type invariant, `inner` is an initialised completion.
-        unsafe { sys::complete(self.inner.get()) }
-    }
-
-    /// Makes the completion incomplete again, for reuse.
-    ///
-    /// The caller makes sure that nobody completes or waits concurrently.
-    pub(crate) fn reinit(&self) {
-        // SAFETY: By the type invariant, `inner` is an initialised completion.
-        unsafe { sys::rsnd_reinit_completion(self.inner.get()) }
-    }
-
-    /// Sleeps until completion, a signal, or `timeout_ms` milliseconds.
-    pub(crate) fn wait_interruptible_timeout(&self, timeout_ms: u32) -> Result<(), WaitError> {
-        // SAFETY: `rsnd_msecs_to_jiffies` is a pure conversion.
-        let jiffies = unsafe { sys::rsnd_msecs_to_jiffies(timeout_ms) };
-        // SAFETY: By the type invariant, `inner` is an initialised completion; this function
-        // is only reachable from process context, where sleeping is allowed.
-        let ret =
-            unsafe { sys::wait_for_completion_interruptible_timeout(self.inner.get(), jiffies) };
-        match ret {
-            0 => Err(WaitError::TimedOut),
-            r if r < 0 => Err(WaitError::Interrupted),
-            _ => Ok(()),
-        }
     }
 }

@@ -9,7 +9,9 @@
 //! through [`kernel::driver::Registration`], and [`module_virtio_driver!`] declares the module.
 //! Virtqueue callbacks reach the driver through `virtio_device::priv`, which holds a
 //! reference of the driver's data from just before the device is made ready until after it
-//! has been reset.
+//! has been reset and its running callbacks have finished ([`Device::reset`]: a reset alone
+//! does not wait for them on every transport). `priv` is written and read with
+//! `WRITE_ONCE`/`READ_ONCE` semantics (volatile accesses).
 
 pub(crate) mod message;
 pub(crate) mod queue;
@@ -21,7 +23,10 @@ use core::{
         offset_of,
         size_of, //
     },
-    ptr::NonNull, //
+    ptr::{
+        self,
+        NonNull, //
+    },
 };
 use kernel::{
     device,
@@ -121,12 +126,18 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     /// The feature bits that the driver accepts, if the device offers them.
     const FEATURES: &'static [u32];
 
-    /// Allocates the driver data and finds the virtqueues.
+    /// Returns the initialiser of the driver data, which finds the virtqueues.
     ///
     /// The device is not ready yet: no request may be sent.
-    fn probe(dev: &Device<device::Core<'_>>) -> Result<Arc<Self>>;
+    fn probe<'a>(dev: &'a Device<device::Core<'_>>) -> impl PinInit<Self, Error> + 'a;
 
     /// Talks to the device, now ready, and registers what the device has.
+    ///
+    /// Probing is split in two because the virtio protocol is: the virtqueues must exist
+    /// before the device is made ready (`DRIVER_OK`), no request may be sent before, and the
+    /// answers arrive in virtqueue callbacks, which need the driver data, constructed, to
+    /// dispatch to. The adapter allocates the data from [`Driver::probe`], makes it the
+    /// callbacks' target, makes the device ready, then calls this.
     ///
     /// On error the adapter resets the device, and the driver data is dropped.
     fn start(dev: &Device<device::Core<'_>>, this: &Arc<Self>) -> Result;
@@ -217,7 +228,7 @@ impl<T: Driver> Adapter<T> {
                 dev_err!(dev.as_ref(), "device is not VIRTIO_F_VERSION_1 compliant\n");
                 return Err(ENODEV);
             }
-            let data = T::probe(dev)?;
+            let data = Arc::pin_init(T::probe(dev), GFP_KERNEL)?;
             dev.as_ref().set_drvdata(Ok::<_, Error>(data.clone()))?;
             // From here on, virtqueue callbacks reach `data`.
             dev.set_callback_target(data.clone());
@@ -242,7 +253,7 @@ impl<T: Driver> Adapter<T> {
         // `Arc<T>` with `set_drvdata`.
         let data = unsafe { dev.as_ref().drvdata_borrow::<Arc<T>>() };
         T::remove(dev, &data);
-        // The virtio core requires a reset device after `remove`; the reset also waits for
+        // The virtio core requires a reset device after `remove`; `reset` also waits for
         // running virtqueue callbacks, so the callback target can go.
         dev.reset();
         dev.clear_callback_target::<T>();
@@ -288,14 +299,16 @@ impl<T: Driver> Adapter<T> {
     extern "C" fn vq_callback(vq: *mut sys::virtqueue) {
         // SAFETY: The virtio core calls this with a valid virtqueue of a valid device.
         let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
-        // SAFETY: `vdev` is valid, see above. `priv` is either NULL or holds an `Arc<T>` set by
-        // `set_callback_target`, which is only cleared after a reset, and a reset waits for
-        // callbacks to finish.
-        let target = unsafe { (*vdev).priv_ };
+        // SAFETY: `vdev` is valid, see above. `priv` is read once (`READ_ONCE`): it is either
+        // NULL or an `Arc<T>` that `set_callback_target` stored before the device was made
+        // ready (the status write that makes it ready orders the store before any callback).
+        let target = unsafe { ptr::read_volatile(&raw const (*vdev).priv_) };
         if target.is_null() {
             return;
         }
-        // SAFETY: See above; the `Arc<T>` outlives this borrow.
+        // SAFETY: `clear_callback_target` releases the `Arc<T>` only after `Device::reset`,
+        // which waits for running callbacks (`virtio_synchronize_cbs`) and after which no
+        // callback starts: the `Arc<T>` outlives this borrow.
         let data = unsafe { <Arc<T> as ForeignOwnable>::borrow(target.cast()) };
         if let Ok(index) = usize::try_from(index) {
             data.vq_done(index);
@@ -334,11 +347,21 @@ impl<Ctx: device::DeviceContext> Device<Ctx> {
         Ok(unsafe { sys::rsnd_virtio_cread_le32(self.as_raw(), offset) })
     }
 
-    /// Resets the device. Waits for running virtqueue callbacks; afterwards the device neither
-    /// uses buffers nor interrupts until it is made ready again.
+    /// Resets the device, and waits for the virtqueue callbacks that were running: afterwards
+    /// none runs, and the device neither uses buffers nor interrupts until it is made ready
+    /// again.
+    ///
+    /// `virtio_reset_device` alone waits for callbacks only with
+    /// `CONFIG_VIRTIO_HARDEN_NOTIFICATION`; on virtio-pci the reset happens to synchronise the
+    /// interrupt vectors, on virtio-mmio it is a register write. `virtio_synchronize_cbs`
+    /// (the transport's `synchronize_cbs`, or an RCU grace period) covers every transport.
     fn reset_raw(&self) {
         // SAFETY: By the type invariant, `as_raw()` is a valid device.
-        unsafe { sys::virtio_reset_device(self.as_raw()) }
+        unsafe { sys::virtio_reset_device(self.as_raw()) };
+        // SAFETY: As above; the device is reset, so no new callback starts, and this may
+        // sleep: every caller is in process context (probe, remove, freeze, or
+        // `Virtqueues::shutdown`, whose callers are).
+        unsafe { sys::rsnd_virtio_synchronize_cbs(self.as_raw()) };
     }
 }
 
@@ -365,15 +388,20 @@ impl<'a> Device<device::CoreInternal<'a>> {
 
     fn set_callback_target<T: Driver>(&self, data: Arc<T>) {
         // SAFETY: By the type invariant, `as_raw()` is a valid device; `priv` belongs to the
-        // bound driver, which is us, and no callback can run before the device is ready.
-        unsafe { (*self.as_raw()).priv_ = data.into_foreign().cast() };
+        // bound driver, which is us. No callback runs before the device is made ready, which
+        // orders this store before them; the store is a single volatile write
+        // (`WRITE_ONCE`).
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).priv_, data.into_foreign().cast()) };
     }
 
+    /// Drops the callback target. Only called after [`Device::reset`].
     fn clear_callback_target<T: Driver>(&self) {
-        // SAFETY: By the type invariant, `as_raw()` is a valid device; the device was reset,
-        // so no callback runs or will run.
-        let target =
-            unsafe { core::ptr::replace(&raw mut (*self.as_raw()).priv_, core::ptr::null_mut()) };
+        // SAFETY: By the type invariant, `as_raw()` is a valid device. The device was reset and
+        // its running callbacks waited for (`Device::reset`), so no callback reads `priv`
+        // now or later: nothing races these accesses.
+        let target = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).priv_) };
+        // SAFETY: As above.
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).priv_, ptr::null_mut()) };
         if !target.is_null() {
             // SAFETY: `target` came from `into_foreign` in `set_callback_target`.
             drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(target.cast()) });

@@ -3,7 +3,12 @@
 //! ALSA sound cards (`struct snd_card`).
 
 use super::{
-    control::Controls,
+    control::{
+        Control,
+        ControlOps,
+        Controls,
+        Elem, //
+    },
     jack::Jacks, //
 };
 use crate::sys;
@@ -78,11 +83,16 @@ impl Card {
                 return Err(e);
             }
         };
-        // SAFETY: `ptr` is a new card that nobody else uses yet.
-        let c = unsafe { &mut *ptr.as_ptr() };
-        set_cstr_field(cast_chars(&mut c.driver), driver.to_bytes());
-        set_cstr_field(cast_chars(&mut c.shortname), short_name);
-        set_cstr_field(cast_chars(&mut c.longname), long_name);
+        let c = ptr.as_ptr();
+        // SAFETY: For each field: `c` is a valid card, and the card is not registered, so
+        // nothing else reads or writes its name fields until `register` (ALSA reads them for
+        // /proc and sysfs once registered). Only the fields are borrowed, never the card,
+        // whose other members (locks, lists) the core may use meanwhile.
+        unsafe {
+            set_cstr_field(field_bytes(&raw mut (*c).driver), driver.to_bytes());
+            set_cstr_field(field_bytes(&raw mut (*c).shortname), short_name);
+            set_cstr_field(field_bytes(&raw mut (*c).longname), long_name);
+        }
         // INVARIANT: `snd_card_new` succeeded; the jack and control lists are new and empty.
         Ok(Self {
             ptr,
@@ -98,6 +108,20 @@ impl Card {
     pub(crate) fn add_jack(&self, name: &CStr, type_mask: u32) -> Result<usize> {
         // SAFETY: By the type invariants the card is live and `self.jacks` is its list.
         unsafe { self.jacks.add(self.as_raw(), name, type_mask) }
+    }
+
+    /// Adds a control element, with callbacks on `data`. Returns its position in the card's
+    /// [`Controls`].
+    pub(crate) fn add_control<T: ControlOps>(
+        &self,
+        elem: &Elem<'_>,
+        data: Arc<T>,
+    ) -> Result<usize> {
+        let kctl = Control::<T>::new_element(elem, data)?;
+        // SAFETY: By the type invariant the card is live; `snd_ctl_add` takes the element,
+        // and frees it (through its `private_free`) on failure.
+        to_result(unsafe { sys::snd_ctl_add(self.as_raw(), kctl.as_ptr()) })?;
+        self.controls.push(kctl)
     }
 
     /// The card's control elements, to announce changes from any context.
@@ -144,9 +168,14 @@ impl Drop for Card {
     }
 }
 
-/// Views a C `char` array as bytes.
-fn cast_chars<const N: usize>(a: &mut [kernel::ffi::c_char; N]) -> &mut [u8; N] {
+/// Views a `char` array field of a C struct as bytes.
+///
+/// # Safety
+///
+/// `field` is valid for reads and writes, and nothing else accesses it while the returned
+/// reference lives.
+unsafe fn field_bytes<'a, const N: usize>(field: *mut [kernel::ffi::c_char; N]) -> &'a mut [u8; N] {
     // SAFETY: `c_char` and `u8` have the same size and alignment, and every bit pattern is
-    // valid for both.
-    unsafe { &mut *ptr::from_mut(a).cast::<[u8; N]>() }
+    // valid for both; validity and exclusivity are the caller's promise.
+    unsafe { &mut *field.cast::<[u8; N]>() }
 }

@@ -9,7 +9,6 @@
 //! them); [`Controls`] lists them so that changes can be announced from any context, and the
 //! card forgets the list before it frees them.
 
-use super::card::Card;
 use crate::{
     sync::{
         new_spinlock_irq,
@@ -27,7 +26,6 @@ use core::{
 use kernel::{
     error::{
         from_result,
-        to_result,
         VTABLE_DEFAULT_ERROR, //
     },
     ffi::{
@@ -327,7 +325,7 @@ impl Controls {
         drop(old);
     }
 
-    fn push(&self, kctl: NonNull<sys::snd_kcontrol>) -> Result<usize> {
+    pub(super) fn push(&self, kctl: NonNull<sys::snd_kcontrol>) -> Result<usize> {
         let mut list = self.list.lock();
         list.push(kctl, GFP_ATOMIC)?;
         Ok(list.len() - 1)
@@ -338,9 +336,10 @@ impl Controls {
 pub(crate) struct Control<T: ControlOps>(PhantomData<T>);
 
 impl<T: ControlOps> Control<T> {
-    /// Adds an element to `card`, with callbacks on `data`. Returns its position in the
-    /// card's [`Controls`].
-    pub(crate) fn add(card: &Card, elem: &Elem<'_>, data: Arc<T>) -> Result<usize> {
+    /// Creates an element with callbacks on `data`, for [`Card::add_control`] to add.
+    ///
+    /// [`Card::add_control`]: super::card::Card::add_control
+    pub(super) fn new_element(elem: &Elem<'_>, data: Arc<T>) -> Result<NonNull<sys::snd_kcontrol>> {
         let (iface, device, subdevice) = elem.iface.raw();
         let template = sys::snd_kcontrol_new {
             iface,
@@ -368,17 +367,14 @@ impl<T: ControlOps> Control<T> {
         };
         // SAFETY: `kctl` is a new element that nobody else uses yet.
         unsafe { (*kctl.as_ptr()).private_free = Some(Self::private_free) };
-        // SAFETY: The card is live (type invariant of `Card`); `snd_ctl_add` takes the
-        // element, and frees it (through `private_free`) on failure.
-        to_result(unsafe { sys::snd_ctl_add(card.as_raw(), kctl.as_ptr()) })?;
-        card.controls().push(kctl)
+        Ok(kctl)
     }
 
     /// Runs `f` with the data and the group index of element `k`.
     ///
     /// # Safety
     ///
-    /// `k` must be an element created by [`Control::add`], alive for the call.
+    /// `k` must be an element created by [`Control::new_element`], alive for the call.
     unsafe fn with<R>(k: *mut sys::snd_kcontrol, f: impl FnOnce(&T, usize) -> R) -> R {
         // SAFETY: `private_data` holds the `Arc<T>` of `add`, alive as long as the element.
         let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*k).private_data) };

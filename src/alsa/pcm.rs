@@ -26,8 +26,12 @@ use kernel::{
         to_result,
         VTABLE_DEFAULT_ERROR, //
     },
+    new_condvar,
     prelude::*,
-    sync::Arc,
+    sync::{
+        Arc,
+        CondVar, //
+    },
     types::{
         ForeignOwnable,
         Opaque, //
@@ -189,25 +193,9 @@ impl TriggerCmd {
     }
 }
 
-/// What a substream can do (the fields of `struct snd_pcm_hardware`).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Hardware {
-    /// `SNDRV_PCM_INFO_*` flags.
-    pub(crate) info: u32,
-    /// Bit mask of `SNDRV_PCM_FORMAT_*` values.
-    pub(crate) formats: u64,
-    /// `SNDRV_PCM_RATE_*` bits.
-    pub(crate) rates: u32,
-    pub(crate) rate_min: u32,
-    pub(crate) rate_max: u32,
-    pub(crate) channels_min: u32,
-    pub(crate) channels_max: u32,
-    pub(crate) buffer_bytes_max: usize,
-    pub(crate) period_bytes_min: usize,
-    pub(crate) period_bytes_max: usize,
-    pub(crate) periods_min: u32,
-    pub(crate) periods_max: u32,
-}
+/// What a substream can do (the fields of `struct snd_pcm_hardware`): the pure description
+/// that the driver's logic computes.
+pub(crate) use crate::spec::hw::Hardware;
 
 /// The callbacks of a PCM device, for both directions.
 ///
@@ -216,9 +204,19 @@ pub(crate) struct Hardware {
 #[vtable]
 pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
     /// Opens a substream: sets `runtime.hw` and constraints.
-    fn open(this: &Self, substream: &Substream<'_>) -> Result;
+    fn open(this: &Self, substream: &OpeningSubstream<'_>) -> Result;
     /// Closes a substream.
     fn close(this: &Self, substream: &Substream<'_>) -> Result;
+    /// The slot through which other contexts reach `substream` while it is open, if the
+    /// driver has one for it.
+    ///
+    /// The adapter attaches the substream to it before [`PcmOps::open`], and detaches it
+    /// (waiting for every [`SlotRef`]) before [`PcmOps::close`]. A slot holds one substream
+    /// at a time: the open of a second substream with the same slot fails with `EBUSY`.
+    fn slot<'a>(this: &'a Self, substream: &Substream<'_>) -> Option<&'a SubstreamSlot> {
+        let _ = (this, substream);
+        None
+    }
     /// Applies hardware parameters (the buffer is already allocated).
     fn hw_params(this: &Self, substream: &Substream<'_>, params: &HwParams<'_>) -> Result {
         let _ = (this, substream, params);
@@ -235,7 +233,7 @@ pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Starts, stops, pauses or resumes the substream.
-    fn trigger(this: &Self, substream: &Substream<'_>, cmd: TriggerCmd) -> Result {
+    fn trigger(this: &Self, substream: &LockedSubstream<'_>, cmd: TriggerCmd) -> Result {
         let _ = (this, substream, cmd);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -245,20 +243,26 @@ pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Returns the hardware position in frames, in `0..buffer_size`.
-    fn pointer(this: &Self, substream: &Substream<'_>) -> usize {
+    fn pointer(this: &Self, substream: &LockedSubstream<'_>) -> usize {
         let _ = (this, substream);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Tells the driver that the application pointer moved.
-    fn ack(this: &Self, substream: &Substream<'_>) -> Result {
+    fn ack(this: &Self, substream: &LockedSubstream<'_>) -> Result {
         let _ = (this, substream);
         build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// Brings the hardware position up to date before the ALSA core resets the positions
+    /// (`SNDRV_PCM_IOCTL_RESET`), which reads it: a driver that learns of its hardware's
+    /// progress late (by polling) catches up here. Called without the stream lock.
+    fn sync_position(this: &Self, substream: &Substream<'_>) {
+        let _ = (this, substream);
     }
     /// Tells the driver that the ALSA core reset the positions (`SNDRV_PCM_IOCTL_RESET`):
     /// the hardware position moved back by whole buffers (to 0 unless the substream runs),
     /// and the application pointer will follow it. Called under the stream lock, after the
     /// core's own reset.
-    fn reset(this: &Self, substream: &Substream<'_>) {
+    fn reset(this: &Self, substream: &LockedSubstream<'_>) {
         let _ = (this, substream);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -460,14 +464,64 @@ impl<T: PcmOps> Pcm<T> {
         f(&data, &sub)
     }
 
+    /// As [`Self::with`], for a callback that ALSA calls under the stream lock.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::with`]; and the caller holds the stream lock of `s`.
+    unsafe fn with_locked<R>(
+        s: *mut sys::snd_pcm_substream,
+        f: impl FnOnce(&T, &LockedSubstream<'_>) -> R,
+    ) -> R {
+        // SAFETY: The safety requirements are those of `with`.
+        unsafe {
+            Self::with(s, |d, s| {
+                // INVARIANT: the caller holds the stream lock.
+                f(
+                    d,
+                    &LockedSubstream(Substream {
+                        ptr: s.ptr,
+                        _p: PhantomData,
+                    }),
+                )
+            })
+        }
+    }
+
     extern "C" fn open_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        let open = |d: &T, s: &Substream<'_>| {
+            let slot = T::slot(d, s);
+            if let Some(slot) = slot {
+                // SAFETY: ALSA calls `open` with a substream that stays open until `close`,
+                // which detaches it (`close_cb`), or until this `open` fails (below).
+                unsafe { slot.attach(s.ptr) }?;
+            }
+            // INVARIANT: this is ALSA's `open` of the substream.
+            let r = T::open(
+                d,
+                &OpeningSubstream(Substream {
+                    ptr: s.ptr,
+                    _p: PhantomData,
+                }),
+            );
+            if let (Err(_), Some(slot)) = (&r, slot) {
+                slot.detach();
+            }
+            r
+        };
         // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
-        from_result(|| unsafe { Self::with(s, |d, s| T::open(d, s)) }.map(|()| 0))
+        from_result(|| unsafe { Self::with(s, open) }.map(|()| 0))
     }
 
     extern "C" fn close_cb(s: *mut sys::snd_pcm_substream) -> c_int {
+        let close = |d: &T, s: &Substream<'_>| {
+            if let Some(slot) = T::slot(d, s) {
+                slot.detach();
+            }
+            T::close(d, s)
+        };
         // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
-        from_result(|| unsafe { Self::with(s, |d, s| T::close(d, s)) }.map(|()| 0))
+        from_result(|| unsafe { Self::with(s, close) }.map(|()| 0))
     }
 
     extern "C" fn hw_params_cb(
@@ -496,8 +550,9 @@ impl<T: PcmOps> Pcm<T> {
     extern "C" fn trigger_cb(s: *mut sys::snd_pcm_substream, cmd: c_int) -> c_int {
         from_result(|| {
             let cmd = TriggerCmd::from_raw(cmd).ok_or(EINVAL)?;
-            // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
-            unsafe { Self::with(s, |d, s| T::trigger(d, s, cmd)) }.map(|()| 0)
+            // SAFETY: ALSA calls the callbacks with a valid substream of this PCM, and
+            // `trigger` under the stream lock.
+            unsafe { Self::with_locked(s, |d, s| T::trigger(d, s, cmd)) }.map(|()| 0)
         })
     }
 
@@ -507,8 +562,9 @@ impl<T: PcmOps> Pcm<T> {
     }
 
     extern "C" fn pointer_cb(s: *mut sys::snd_pcm_substream) -> sys::snd_pcm_uframes_t {
-        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
-        let pos = unsafe { Self::with(s, |d, s| T::pointer(d, s)) };
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM, and `pointer`
+        // under the stream lock.
+        let pos = unsafe { Self::with_locked(s, |d, s| T::pointer(d, s)) };
         pos as sys::snd_pcm_uframes_t
     }
 
@@ -517,6 +573,11 @@ impl<T: PcmOps> Pcm<T> {
         cmd: kernel::ffi::c_uint,
         arg: *mut kernel::ffi::c_void,
     ) -> c_int {
+        if cmd == sys::SNDRV_PCM_IOCTL1_RESET {
+            // SAFETY: ALSA calls the callbacks with a valid substream of this PCM; the core
+            // calls the reset ioctl without the stream lock held.
+            unsafe { Self::with(s, |d, sub| T::sync_position(d, sub)) };
+        }
         // SAFETY: ALSA calls the callbacks with a valid substream of this PCM, and `cmd` and
         // `arg` as it would pass them to its own handler.
         let ret = unsafe { sys::snd_pcm_lib_ioctl(s, cmd, arg) };
@@ -533,8 +594,9 @@ impl<T: PcmOps> Pcm<T> {
     }
 
     extern "C" fn ack_cb(s: *mut sys::snd_pcm_substream) -> c_int {
-        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM.
-        from_result(|| unsafe { Self::with(s, |d, s| T::ack(d, s)) }.map(|()| 0))
+        // SAFETY: ALSA calls the callbacks with a valid substream of this PCM, and `ack` under
+        // the stream lock (the PCM is atomic).
+        from_result(|| unsafe { Self::with_locked(s, |d, s| T::ack(d, s)) }.map(|()| 0))
     }
 }
 
@@ -566,56 +628,47 @@ impl Substream<'_> {
         }
     }
 
-    /// Sets what the substream can do. Only meaningful in `open`.
-    pub(crate) fn set_hardware(&self, hw: &Hardware) {
-        // SAFETY: By the type invariant, the substream is valid; in `open`, ALSA has
-        // allocated its runtime and nobody else accesses `hw` concurrently.
-        let rt = unsafe { &mut *(*self.ptr).runtime };
-        rt.hw.info = hw.info;
-        rt.hw.formats = hw.formats;
-        rt.hw.rates = hw.rates;
-        rt.hw.rate_min = hw.rate_min;
-        rt.hw.rate_max = hw.rate_max;
-        rt.hw.channels_min = hw.channels_min;
-        rt.hw.channels_max = hw.channels_max;
-        rt.hw.buffer_bytes_max = hw.buffer_bytes_max;
-        rt.hw.period_bytes_min = hw.period_bytes_min;
-        rt.hw.period_bytes_max = hw.period_bytes_max;
-        rt.hw.periods_min = hw.periods_min;
-        rt.hw.periods_max = hw.periods_max;
-        rt.hw.fifo_size = 0;
-    }
-
-    fn runtime(&self) -> &sys::snd_pcm_runtime {
-        // SAFETY: By the type invariant the substream is valid; between open and close (the
-        // only time a `Substream` exists) its runtime is allocated.
-        unsafe { &*(*self.ptr).runtime }
+    /// The runtime. Other CPUs write it (ALSA's core, under the stream lock or in
+    /// ioctls): it is only ever accessed field by field through this raw pointer, never
+    /// through a Rust reference.
+    fn runtime(&self) -> *mut sys::snd_pcm_runtime {
+        // SAFETY: By the type invariant the substream is valid.
+        unsafe { (*self.ptr).runtime }
     }
 
     /// The ALSA state.
     pub(crate) fn state(&self) -> State {
-        State::from_raw(self.runtime().state as c_int)
+        // SAFETY: Between open and close (the only time a `Substream` exists) the runtime is
+        // allocated. ALSA changes the state under the stream lock; it is read once, volatile.
+        let state = unsafe { ptr::read_volatile(&raw const (*self.runtime()).state) };
+        State::from_raw(state as c_int)
     }
 
     /// Where positions wrap (a multiple of the buffer size).
     pub(crate) fn boundary(&self) -> u64 {
-        self.runtime().boundary as u64
+        // SAFETY: The runtime is allocated (as in `state`); the boundary only changes in
+        // `hw_params`, which does not run concurrently with the callbacks that read it.
+        unsafe { (*self.runtime()).boundary as u64 }
     }
 
     /// The hardware position that ALSA last recorded, in frames on the boundary ring.
     pub(crate) fn hw_ptr(&self) -> u64 {
-        let rt = self.runtime();
-        // SAFETY: `status` is allocated with the runtime. ALSA updates the field under the
-        // stream lock, which callers hold when it matters; it is read once, volatile.
-        unsafe { ptr::read_volatile(&raw const (*rt.status).hw_ptr) as u64 }
+        // SAFETY: The runtime is allocated (as in `state`), and `status` with it. ALSA updates
+        // the field under the stream lock, which callers hold when it matters; it is read
+        // once, volatile.
+        unsafe { ptr::read_volatile(&raw const (*(*self.runtime()).status).hw_ptr) as u64 }
     }
 
     /// Runs `f` under the stream lock (as ALSA's own callbacks do). The caller must not hold
     /// it.
-    fn with_stream_lock<R>(&self, f: impl FnOnce(&Substream<'_>) -> R) -> R {
+    fn with_stream_lock<R>(&self, f: impl FnOnce(&LockedSubstream<'_>) -> R) -> R {
         // SAFETY: By the type invariant the substream is valid.
         let flags = unsafe { sys::_snd_pcm_stream_lock_irqsave(self.ptr) };
-        let r = f(self);
+        // INVARIANT: the stream lock is held until after `f` returns.
+        let r = f(&LockedSubstream(Substream {
+            ptr: self.ptr,
+            _p: PhantomData,
+        }));
         // SAFETY: The lock was taken above, with these flags.
         unsafe { sys::snd_pcm_stream_unlock_irqrestore(self.ptr, flags) };
         r
@@ -623,18 +676,10 @@ impl Substream<'_> {
 
     /// The application position, in frames on the boundary ring.
     pub(crate) fn appl_ptr(&self) -> u64 {
-        let rt = self.runtime();
-        // SAFETY: `control` is allocated with the runtime. The field may change concurrently
-        // (ALSA updates it under the stream lock, which callers hold when it matters), so it
-        // is read once, volatile.
-        unsafe { ptr::read_volatile(&raw const (*rt.control).appl_ptr) as u64 }
-    }
-
-    /// Sets the delay (frames between the hardware position and what is audible).
-    pub(crate) fn set_delay(&self, frames: u64) {
-        // SAFETY: By the type invariant the substream is valid; the delay is written from the
-        // `pointer` callback, under the stream lock.
-        unsafe { (*(*self.ptr).runtime).delay = frames.min(i64::MAX as u64) as _ };
+        // SAFETY: The runtime is allocated (as in `state`), and `control` with it. The field
+        // may change concurrently (ALSA updates it under the stream lock, which callers hold
+        // when it matters), so it is read once, volatile.
+        unsafe { ptr::read_volatile(&raw const (*(*self.runtime()).control).appl_ptr) as u64 }
     }
 
     /// Sets how long a blocking read or write waits for the hardware to make room or data
@@ -656,7 +701,7 @@ impl Substream<'_> {
         // keeps alive until `clear_buffer`, which `hw_free` calls before ALSA forgets it.
         unsafe {
             sys::rsnd_pcm_set_runtime_buffer(self.ptr, buf.dmab.get());
-            (*(*self.ptr).runtime).dma_bytes = bytes;
+            (*self.runtime()).dma_bytes = bytes;
         }
         Ok(())
     }
@@ -670,12 +715,17 @@ impl Substream<'_> {
     /// Fills `bytes` bytes of the runtime buffer at `offset` with silence.
     pub(crate) fn fill_silence(&self, offset: usize, bytes: usize) -> Result {
         let rt = self.runtime();
+        // SAFETY: The runtime is allocated (as in `state`). The buffer and the format are set
+        // in `hw_params` and cleared in `hw_free`, which do not run concurrently with the
+        // callbacks that fill silence.
+        let (dma_area, dma_bytes, format) =
+            unsafe { ((*rt).dma_area, (*rt).dma_bytes, (*rt).format) };
         let end = offset.checked_add(bytes).ok_or(EINVAL)?;
-        if rt.dma_area.is_null() || end > rt.dma_bytes {
+        if dma_area.is_null() || end > dma_bytes {
             return Err(EINVAL);
         }
         // SAFETY: `format` is the runtime's format, a valid `snd_pcm_format_t`.
-        let width = unsafe { sys::snd_pcm_format_physical_width(rt.format) };
+        let width = unsafe { sys::snd_pcm_format_physical_width(format) };
         let width = usize::try_from(width).map_err(|_| EINVAL)?;
         if width == 0 {
             return Err(EINVAL);
@@ -683,19 +733,88 @@ impl Substream<'_> {
         let samples = u32::try_from(bytes * 8 / width)?;
         // SAFETY: `offset..end` lies within the runtime buffer (checked above).
         to_result(unsafe {
-            sys::snd_pcm_format_set_silence(rt.format, rt.dma_area.add(offset).cast(), samples)
+            sys::snd_pcm_format_set_silence(format, dma_area.add(offset).cast(), samples)
         })
+    }
+}
+
+/// A substream in its `open` callback, where ALSA lets the driver say what it can do.
+///
+/// # Invariants
+///
+/// The substream is in ALSA's `open` callback, for `'a`.
+#[repr(transparent)]
+pub(crate) struct OpeningSubstream<'a>(Substream<'a>);
+
+impl<'a> core::ops::Deref for OpeningSubstream<'a> {
+    type Target = Substream<'a>;
+
+    fn deref(&self) -> &Substream<'a> {
+        &self.0
+    }
+}
+
+impl OpeningSubstream<'_> {
+    /// Sets what the substream can do.
+    pub(crate) fn set_hardware(&self, hw: &Hardware) {
+        // SAFETY: By the type invariant of `OpeningSubstream`, this is `open`: ALSA has
+        // allocated the runtime, and nothing else accesses `runtime.hw` until `open`
+        // returns. The fields are written through the raw pointer, with no reference to the
+        // runtime.
+        unsafe {
+            let rt = self.0.runtime();
+            (*rt).hw.info = hw.info;
+            (*rt).hw.formats = hw.formats;
+            (*rt).hw.rates = hw.rates;
+            (*rt).hw.rate_min = hw.rate_min;
+            (*rt).hw.rate_max = hw.rate_max;
+            (*rt).hw.channels_min = hw.channels_min;
+            (*rt).hw.channels_max = hw.channels_max;
+            (*rt).hw.buffer_bytes_max = hw.buffer_bytes_max;
+            (*rt).hw.period_bytes_min = hw.period_bytes_min;
+            (*rt).hw.period_bytes_max = hw.period_bytes_max;
+            (*rt).hw.periods_min = hw.periods_min;
+            (*rt).hw.periods_max = hw.periods_max;
+            (*rt).hw.fifo_size = 0;
+        }
     }
 
     /// Requires an integer number of periods per buffer.
     pub(crate) fn constrain_integer_periods(&self) -> Result {
-        // SAFETY: By the type invariant, the substream and its runtime are valid (in `open`).
+        // SAFETY: By the type invariant, this is `open`: the runtime is allocated, and
+        // constraints may be added.
         to_result(unsafe {
             sys::snd_pcm_hw_constraint_integer(
-                (*self.ptr).runtime,
+                self.0.runtime(),
                 sys::SNDRV_PCM_HW_PARAM_PERIODS as c_int,
             )
         })
+    }
+}
+
+/// A substream whose stream lock is held, for `'a`: in the callbacks that ALSA calls under
+/// it (`trigger`, `pointer`, `ack`), and in [`SlotRef::with_stream_lock`].
+///
+/// # Invariants
+///
+/// The stream lock of the substream is held for `'a`.
+#[repr(transparent)]
+pub(crate) struct LockedSubstream<'a>(Substream<'a>);
+
+impl<'a> core::ops::Deref for LockedSubstream<'a> {
+    type Target = Substream<'a>;
+
+    fn deref(&self) -> &Substream<'a> {
+        &self.0
+    }
+}
+
+impl LockedSubstream<'_> {
+    /// Sets the delay (frames between the hardware position and what is audible).
+    pub(crate) fn set_delay(&self, frames: u64) {
+        // SAFETY: The runtime is allocated (the substream is open). ALSA reads the delay under
+        // the stream lock, which the type invariant says is held: no access races this write.
+        unsafe { (*self.0.runtime()).delay = frames.min(i64::MAX as u64) as _ };
     }
 }
 
@@ -749,19 +868,22 @@ impl HwParams<'_> {
     }
 }
 
-/// A reference to an open substream that other contexts (interrupts) may use.
+/// A reference to an open substream that other contexts (interrupts, timers) may use.
 ///
-/// [`SubstreamSlot::attach`] in `open` and [`SubstreamSlot::detach`] in `close` bracket the
-/// time a substream may be reached; `detach` waits until no [`SlotRef`] is left.
+/// The PCM adapter attaches the substream in `open` and detaches it in `close` (see
+/// [`PcmOps::slot`]); `detach` sleeps until no [`SlotRef`] is left.
 ///
 /// # Invariants
 ///
-/// While `inner.ptr` is non-null, it is an open substream, and stays open while
+/// While `inner.ptr` is non-null, it is an open substream, and it stays open while
 /// `inner.users > 0`.
 #[pin_data]
 pub(crate) struct SubstreamSlot {
     #[pin]
     inner: SpinLockIrq<SlotInner>,
+    /// Notified when the last [`SlotRef`] of a detached substream goes.
+    #[pin]
+    released: CondVar,
 }
 
 struct SlotInner {
@@ -780,22 +902,36 @@ impl SubstreamSlot {
                 SlotInner { ptr: ptr::null_mut(), users: 0 },
                 c"virtio_snd_rs:substream_slot"
             ),
+            released <- new_condvar!("virtio_snd_rs:substream_released"),
         })
     }
 
-    /// Makes `substream` reachable. Call from `open`.
-    pub(crate) fn attach(&self, substream: &Substream<'_>) {
-        // INVARIANT: the substream is open until `detach`, called from `close`.
-        self.inner.lock().ptr = substream.ptr;
+    /// Makes `substream` reachable. Fails with `EBUSY` if the slot holds one already.
+    ///
+    /// # Safety
+    ///
+    /// `substream` is open, and stays open until [`SubstreamSlot::detach`] returns.
+    unsafe fn attach(&self, substream: *mut sys::snd_pcm_substream) -> Result {
+        let mut inner = self.inner.lock();
+        if !inner.ptr.is_null() {
+            return Err(EBUSY);
+        }
+        // INVARIANT: the caller keeps the substream open until `detach` has returned.
+        inner.ptr = substream;
+        Ok(())
     }
 
-    /// Makes the substream unreachable, and waits until no reference is left. Call from
-    /// `close`.
-    pub(crate) fn detach(&self) {
-        self.inner.lock().ptr = ptr::null_mut();
-        // References are only held for the span of one ALSA call from interrupt context.
-        while self.inner.lock().users != 0 {
-            core::hint::spin_loop();
+    /// Makes the substream unreachable, and sleeps until no reference is left (process
+    /// context).
+    ///
+    /// References are only held for the span of one ALSA call from a completion or a timer,
+    /// so the wait is short; sleeping rather than spinning lets a preempted holder run, even
+    /// when the closing task has the higher priority (threaded interrupts, PREEMPT_RT).
+    fn detach(&self) {
+        let mut inner = self.inner.lock();
+        inner.ptr = ptr::null_mut();
+        while inner.users != 0 {
+            self.released.wait(&mut inner);
         }
     }
 
@@ -839,7 +975,7 @@ impl SlotRef<'_> {
     }
 
     /// Runs `f` under the stream lock (as ALSA's own callbacks do).
-    pub(crate) fn with_stream_lock<R>(&self, f: impl FnOnce(&Substream<'_>) -> R) -> R {
+    pub(crate) fn with_stream_lock<R>(&self, f: impl FnOnce(&LockedSubstream<'_>) -> R) -> R {
         // INVARIANT: By the type invariant the substream is open while `self` lives.
         Substream {
             ptr: self.ptr,
@@ -851,7 +987,14 @@ impl SlotRef<'_> {
 
 impl Drop for SlotRef<'_> {
     fn drop(&mut self) {
-        let mut inner = self.slot.inner.lock();
-        inner.users -= 1;
+        let last = {
+            let mut inner = self.slot.inner.lock();
+            inner.users -= 1;
+            inner.users == 0 && inner.ptr.is_null()
+        };
+        if last {
+            // `detach` checks `users` under the lock before it sleeps: no wakeup is lost.
+            self.slot.released.notify_all();
+        }
     }
 }

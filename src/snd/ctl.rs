@@ -7,6 +7,7 @@ use super::{
     Msg, //
 };
 use crate::{
+    errno::eopnotsupp,
     spec::wire::{
         self,
         DeviceError, //
@@ -17,17 +18,6 @@ use crate::{
 /// Tag of a synchronous control message (no stream).
 pub(super) const CONTROL_TAG: u32 = u32::MAX;
 use kernel::prelude::*;
-
-/// `EOPNOTSUPP`, which the kernel crate does not name (its `ENOTSUPP` is kernel-internal and
-/// must not reach userspace).
-pub(super) fn eopnotsupp() -> Error {
-    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
-}
-
-/// `EBADFD`, which the kernel crate does not name: a request in the wrong stream state.
-pub(super) fn ebadfd() -> Error {
-    Error::from_errno(-(kernel::bindings::EBADFD as i32))
-}
 
 /// Maps a device status other than OK to the errno that ALSA users expect.
 pub(super) fn status_to_errno(e: DeviceError) -> Error {

@@ -21,7 +21,6 @@ use crate::{
     alsa::{
         card::Card,
         control::{
-            Control,
             ControlOps,
             Elem,
             ElemInfo,
@@ -279,8 +278,7 @@ fn add_remaps(
         // Jacks of the same name get ALSA indexes 0, 1, ... as their detection controls do.
         let index = remappable[..n].iter().filter(|(_, m)| *m == name).count();
         let name = CString::try_from_fmt(fmt!("{} Jack Remap", name.to_str().unwrap_or("Misc")))?;
-        Control::add(
-            card,
+        card.add_control(
             &Elem {
                 iface: Iface::Mixer,
                 name: &name,

@@ -17,7 +17,6 @@ use crate::{
     alsa::{
         card::Card,
         control::{
-            Control,
             ControlOps,
             Controls,
             Elem,
@@ -214,7 +213,7 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
             access: e.info.alsa_access(),
             group_index: n,
         };
-        match Control::add(card, &elem, kctls.clone()) {
+        match card.add_control(&elem, kctls.clone()) {
             Ok(position) => {
                 if let Some(slot) = by_id.get_mut(e.id as usize) {
                     *slot = Some(position);

@@ -15,7 +15,6 @@ use crate::{
     alsa::{
         card::Card,
         control::{
-            Control,
             ControlOps,
             Elem,
             ElemInfo,
@@ -27,9 +26,12 @@ use crate::{
             info,
             Chmap,
             HwParams,
+            LockedSubstream,
+            OpeningSubstream,
             Pcm,
             PcmOps,
             Substream,
+            SubstreamSlot,
             TriggerCmd, //
         },
     },
@@ -244,8 +246,7 @@ fn add_mode_controls(card: &Card, device: u32, streams: &KVec<Arc<Stream>>, name
     }
     let data = Arc::new(ModeControls { streams: list }, GFP_KERNEL)?;
     for n in 0..streams.len() {
-        Control::add(
-            card,
+        card.add_control(
             &Elem {
                 iface: Iface::Pcm {
                     device,
@@ -300,26 +301,17 @@ impl PcmDevice {
 
 #[vtable]
 impl PcmOps for PcmDevice {
-    fn open(this: &Self, substream: &Substream<'_>) -> Result {
+    fn open(this: &Self, substream: &OpeningSubstream<'_>) -> Result {
         let stream = this.stream(substream)?;
-        let h = hw::hardware(&stream.info, &this.limits);
-        substream.set_hardware(&alsa_pcm::Hardware {
+        substream.set_hardware(&hw::Hardware {
             info: INFO,
-            formats: h.formats,
-            rates: h.rates,
-            rate_min: h.rate_min,
-            rate_max: h.rate_max,
-            channels_min: h.channels_min,
-            channels_max: h.channels_max,
-            buffer_bytes_max: h.buffer_bytes_max,
-            period_bytes_min: h.period_bytes_min,
-            period_bytes_max: h.period_bytes_max,
-            periods_min: h.periods_min,
-            periods_max: h.periods_max,
+            ..hw::hardware(&stream.info, &this.limits)
         });
-        substream.constrain_integer_periods()?;
-        stream.open(substream);
-        Ok(())
+        substream.constrain_integer_periods()
+    }
+
+    fn slot<'a>(this: &'a Self, substream: &Substream<'_>) -> Option<&'a SubstreamSlot> {
+        this.stream(substream).ok().map(|s| s.slot())
     }
 
     fn close(this: &Self, substream: &Substream<'_>) -> Result {
@@ -340,7 +332,7 @@ impl PcmOps for PcmDevice {
         this.stream(substream)?.prepare(&this.io)
     }
 
-    fn trigger(this: &Self, substream: &Substream<'_>, cmd: TriggerCmd) -> Result {
+    fn trigger(this: &Self, substream: &LockedSubstream<'_>, cmd: TriggerCmd) -> Result {
         Stream::trigger(this.stream(substream)?, &this.io, substream, cmd)
     }
 
@@ -348,15 +340,21 @@ impl PcmOps for PcmDevice {
         this.stream(substream)?.sync_stop(&this.io)
     }
 
-    fn pointer(this: &Self, substream: &Substream<'_>) -> usize {
+    fn pointer(this: &Self, substream: &LockedSubstream<'_>) -> usize {
         this.stream(substream).map_or(0, |s| s.pointer(substream))
     }
 
-    fn ack(this: &Self, substream: &Substream<'_>) -> Result {
+    fn ack(this: &Self, substream: &LockedSubstream<'_>) -> Result {
         this.stream(substream)?.ack(&this.io, substream)
     }
 
-    fn reset(this: &Self, substream: &Substream<'_>) {
+    fn sync_position(this: &Self, substream: &Substream<'_>) {
+        if let Ok(stream) = this.stream(substream) {
+            stream.sync_position(&this.io);
+        }
+    }
+
+    fn reset(this: &Self, substream: &LockedSubstream<'_>) {
         if let Ok(stream) = this.stream(substream) {
             stream.reset(substream);
         }

@@ -29,7 +29,6 @@
 //! callbacks. The poll timer is stopped (and waited for) only where no lock is held.
 
 use super::{
-    ctl::ebadfd,
     Completions,
     DeviceIo,
     Msg, //
@@ -39,10 +38,12 @@ use crate::{
         self as alsa_pcm,
         DmaBuffer,
         HwParams,
+        LockedSubstream,
         State as AlsaState,
         Substream,
         SubstreamSlot, //
     },
+    errno::ebadfd,
     spec::{
         format,
         ring::{
@@ -199,6 +200,9 @@ struct Io {
     device_polls: bool,
     /// The period in flight was padded after an underrun at start (see `start_tick`).
     padded_underrun: bool,
+    /// `fill` found the virtqueue full: the next completion on the queue retries
+    /// ([`Stream::retry_fill`]).
+    wants_room: bool,
     xruns: u64,
     io_errors: u64,
 }
@@ -302,6 +306,7 @@ impl Stream {
                         period_time: Delta::ZERO,
                         device_polls: false,
                         padded_underrun: false,
+                    wants_room: false,
                         xruns: 0,
                         io_errors: 0,
                     },
@@ -325,15 +330,15 @@ impl Stream {
         }
     }
 
-    /// `open`: makes the substream reachable from the completion path.
-    pub(super) fn open(&self, substream: &Substream<'_>) {
-        self.slot.attach(substream);
+    /// The slot through which the completion path reaches the open substream (the PCM
+    /// adapter attaches it at `open`, and detaches it at `close`).
+    pub(super) fn slot(&self) -> &SubstreamSlot {
+        &self.slot
     }
 
-    /// `close`: the completion path lets go of the substream.
+    /// `close` (the substream is detached already).
     pub(super) fn close(&self) {
         self.stop_poller();
-        self.slot.detach();
     }
 
     /// Stops the poll timer, and waits for its callback (sleeping context, no lock held).
@@ -447,19 +452,25 @@ impl Stream {
     /// Waits for the answers to START/STOP sent from `trigger`. A message that is not
     /// answered within the control timeout is left to the device and replaced, so that it
     /// costs one wait, once.
+    ///
+    /// Each message is waited for until the end of the trip it was on when this began: any
+    /// number of callers may wait at once, and a message that `trigger` queues again meanwhile
+    /// ends the wait for the earlier trip.
     fn wait_triggers(&self, snd: &DeviceIo) {
-        let triggers: KVec<(usize, Arc<Msg>)> = {
+        let triggers: KVec<(usize, Arc<Msg>, u32)> = {
             let io = self.io.lock();
             let mut v = KVec::new();
             for (i, t) in io.triggers.iter().enumerate() {
-                if t.is_queued() && v.push((i, t.clone()), GFP_ATOMIC).is_err() {
-                    break;
+                if let Some(trip) = t.queued_trip() {
+                    if v.push((i, t.clone(), trip), GFP_ATOMIC).is_err() {
+                        break;
+                    }
                 }
             }
             v
         };
-        for (i, t) in triggers.iter() {
-            if let Err(MessageError::TimedOut) = t.wait(snd.timeout_ms) {
+        for (i, t, trip) in triggers.iter() {
+            if let Err(MessageError::TimedOut) = t.wait_trip(*trip, snd.timeout_ms) {
                 dev_err!(
                     snd.dev.as_ref(),
                     "stream {}: START/STOP not answered within {} ms\n",
@@ -752,8 +763,6 @@ impl Stream {
             .find(|m| !m.is_queued())
             .cloned()
             .ok_or(EBUSY)?;
-        // A fresh completion, so that `wait_triggers` waits for this answer.
-        msg.rearm();
         msg.set_request(
             &PcmHdr {
                 code: r.code(),
@@ -880,7 +889,7 @@ impl Stream {
     }
 
     /// `pointer` (atomic context): the position of the last completed period.
-    pub(super) fn pointer(&self, substream: &Substream<'_>) -> usize {
+    pub(super) fn pointer(&self, substream: &LockedSubstream<'_>) -> usize {
         let io = self.io.lock();
         let Some(geo) = io.geo else {
             return 0;
@@ -898,6 +907,21 @@ impl Stream {
             self.fill(snd, &mut io, substream, Self::refill_kick(snd), Pad::No)?;
         }
         Ok(())
+    }
+
+    /// Before the ALSA core resets the positions (no lock held): a polling stream takes the
+    /// periods that the device has used since the last tick, so that the position that the
+    /// core keeps is the device's. Otherwise the core would put the application pointer up
+    /// to a period behind the device, into a period that the device has played already, and
+    /// the first period written after the reset would never be heard.
+    pub(super) fn sync_position(&self, snd: &DeviceIo) {
+        let polling = {
+            let io = self.io.lock();
+            io.running && io.completions == Completions::Polling
+        };
+        if polling {
+            snd.io_done(self.queue_index());
+        }
     }
 
     /// The ALSA core reset the positions (under the stream lock): the queued periods keep
@@ -990,7 +1014,16 @@ impl Stream {
             if let Err(e) = queued {
                 // Keep the slot; the next fill retries.
                 let _ = io.free.push(slot, GFP_ATOMIC);
-                return Err(e);
+                if e != ENOSPC {
+                    return Err(e);
+                }
+                // The virtqueue is full (the streams sharing it hold every descriptor): the
+                // period goes when a completion on the queue makes room. Noted under the
+                // queue lock, which every `get_buf` (the only way to make room) takes too, so
+                // the harvest that frees room sees it.
+                io.wants_room = true;
+                snd.wants_room(self.queue_index());
+                break;
             }
             io.periods.queue(1);
             io.unkicked += 1;
@@ -1011,6 +1044,33 @@ impl Stream {
             q.kick(self.queue_index())?;
         }
         Ok(())
+    }
+
+    /// Queues the periods that `fill` left for want of room in the virtqueue (interrupt
+    /// context, no lock held: after a harvest of the queue made room).
+    pub(super) fn retry_fill(&self, snd: &DeviceIo) {
+        if !self.io.lock().wants_room {
+            return;
+        }
+        let Some(sub) = self.slot.get() else {
+            return;
+        };
+        sub.with_stream_lock(|s| {
+            let mut io = self.io.lock();
+            // `fill` notes it again if there is still no room.
+            io.wants_room = false;
+            if !io.running {
+                return;
+            }
+            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd), Pad::No) {
+                dev_dbg!(
+                    snd.dev.as_ref(),
+                    "stream {}: refill failed: {:?}\n",
+                    self.id,
+                    e
+                );
+            }
+        });
     }
 
     /// Handles a used period message (interrupt context, no lock held).

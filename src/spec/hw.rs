@@ -117,8 +117,13 @@ impl Default for Limits {
 }
 
 /// What a stream can do, in ALSA's terms (the fields of `struct snd_pcm_hardware`).
+///
+/// The one description of a substream's hardware: [`hardware`] derives it from the
+/// device's `PCM_INFO`, and the PCM abstraction (`crate::alsa::pcm`) installs it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Hardware {
+    /// `SNDRV_PCM_INFO_*` flags (the driver's choice: [`hardware`] leaves them 0).
+    pub(crate) info: u32,
     /// Bit mask of `SNDRV_PCM_FORMAT_*` values (bit `n` for format `n`).
     pub(crate) formats: u64,
     /// Bit mask of `SNDRV_PCM_RATE_*`.

@@ -5,7 +5,6 @@
  * already have are not regenerated: `--no-recursive-allowlist` leaves them to
  * `kernel::bindings`.
  */
-#include <linux/completion.h>
 #include <linux/jiffies.h>
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>

@@ -17,6 +17,11 @@ void rsnd_virtio_del_vqs(struct virtio_device *vdev)
 	vdev->config->del_vqs(vdev);
 }
 
+void rsnd_virtio_synchronize_cbs(struct virtio_device *vdev)
+{
+	virtio_synchronize_cbs(vdev);
+}
+
 void rsnd_virtio_device_ready(struct virtio_device *vdev)
 {
 	virtio_device_ready(vdev);
@@ -61,21 +66,6 @@ void rsnd_spin_lock_init(spinlock_t *lock, const char *name,
 #else
 	spin_lock_init(lock);
 #endif
-}
-
-void rsnd_init_completion(struct completion *x)
-{
-	init_completion(x);
-}
-
-void rsnd_reinit_completion(struct completion *x)
-{
-	reinit_completion(x);
-}
-
-unsigned long rsnd_msecs_to_jiffies(unsigned int ms)
-{
-	return msecs_to_jiffies(ms);
 }
 
 void *rsnd_pcm_substream_chip(struct snd_pcm_substream *substream)

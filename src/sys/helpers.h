@@ -17,6 +17,7 @@ struct virtqueue_info;
 int rsnd_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 			 struct virtqueue *vqs[], struct virtqueue_info infos[]);
 void rsnd_virtio_del_vqs(struct virtio_device *vdev);
+void rsnd_virtio_synchronize_cbs(struct virtio_device *vdev);
 void rsnd_virtio_device_ready(struct virtio_device *vdev);
 bool rsnd_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
 u32 rsnd_virtio_cread_le32(struct virtio_device *vdev, unsigned int offset);
@@ -27,10 +28,6 @@ void rsnd_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void rsnd_spin_lock_init(spinlock_t *lock, const char *name,
 			 struct lock_class_key *key);
 
-struct completion;
-void rsnd_init_completion(struct completion *x);
-void rsnd_reinit_completion(struct completion *x);
-unsigned long rsnd_msecs_to_jiffies(unsigned int ms);
 
 struct snd_pcm_hw_params;
 void *rsnd_pcm_substream_chip(struct snd_pcm_substream *substream);

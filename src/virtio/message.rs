@@ -18,22 +18,27 @@ use crate::{
     dma,
     sync::{
         new_spinlock_irq,
-        SpinLockIrq,
-        TimedCompletion,
-        WaitError, //
+        SpinLockIrq, //
     },
 };
-use core::{
-    ptr::NonNull,
-    sync::atomic::{
-        AtomicU32,
-        AtomicU8,
-        Ordering, //
-    },
-};
+use core::ptr::NonNull;
 use kernel::{
+    new_condvar,
     prelude::*,
-    sync::Arc, //
+    sync::{
+        atomic::{
+            ordering::{
+                Acquire,
+                Relaxed,
+                Release, //
+            },
+            Atomic,
+        },
+        Arc,
+        CondVar,
+        CondVarTimeoutResult, //
+    },
+    time::msecs_to_jiffies,
 };
 
 /// A `kmalloc` buffer that the device may read or write.
@@ -76,10 +81,10 @@ impl Drop for DmaBuf {
     }
 }
 
-const IDLE: u8 = 0;
-const QUEUED: u8 = 1;
-const DONE: u8 = 2;
-const CANCELLED: u8 = 3;
+const IDLE: i8 = 0;
+const QUEUED: i8 = 1;
+const DONE: i8 = 2;
+const CANCELLED: i8 = 3;
 
 /// A range of a [`dma::Memory`] block that a message lends to the device.
 ///
@@ -93,23 +98,37 @@ struct DataPart<M: dma::Memory> {
     device_writes: bool,
 }
 
+/// What the lock of a [`Message`] protects.
+struct Shared<M: dma::Memory> {
+    /// The memory lent with the next queueing.
+    part: Option<DataPart<M>>,
+    /// How many times the message was queued (wrapping): tells one trip from the next.
+    trip: u32,
+}
+
 /// A message: a request that the device reads, and room for its response.
+///
+/// Any number of tasks may wait for the answer to one trip ([`Message::wait`],
+/// [`Message::wait_trip`]); the message may be queued again meanwhile. A waiter checks the
+/// state under `shared`'s lock, and [`Message::complete`] and [`Message::cancel`] change it
+/// under the same lock before they notify `answered`, so no wakeup is lost.
 ///
 /// # Invariants
 ///
 /// `state` is `QUEUED` exactly while the message is on a virtqueue: the CPU then touches
-/// neither buffer, and `data` does not change. `written` is only meaningful in state `DONE`.
+/// neither buffer, and `shared.part` does not change. `state` only changes under `shared`'s
+/// lock. `written` is only meaningful in state `DONE`.
 #[pin_data]
 pub(crate) struct Message<M: dma::Memory = dma::NoMemory> {
     request: DmaBuf,
     response: DmaBuf,
-    written: AtomicU32,
-    state: AtomicU8,
+    written: Atomic<u32>,
+    state: Atomic<i8>,
     tag: u32,
     #[pin]
-    data: SpinLockIrq<Option<DataPart<M>>>,
+    shared: SpinLockIrq<Shared<M>>,
     #[pin]
-    done: TimedCompletion,
+    answered: CondVar,
 }
 
 /// Why a message got no answer.
@@ -132,11 +151,14 @@ impl<M: dma::Memory> Message<M> {
             try_pin_init!(Self {
                 request: DmaBuf::new(request, request.len())?,
                 response: DmaBuf::new(&[], response_len)?,
-                written: AtomicU32::new(0),
-                state: AtomicU8::new(IDLE),
+                written: Atomic::new(0),
+                state: Atomic::new(IDLE),
                 tag,
-                data <- new_spinlock_irq!(None, c"virtio_snd_rs:msg_data"),
-                done <- TimedCompletion::new(),
+                shared <- new_spinlock_irq!(
+                    Shared { part: None, trip: 0 },
+                    c"virtio_snd_rs:msg_data"
+                ),
+                answered <- new_condvar!("virtio_snd_rs:msg_answered"),
             }? Error),
             GFP_KERNEL,
         )
@@ -144,7 +166,7 @@ impl<M: dma::Memory> Message<M> {
 
     /// Whether the message is on a virtqueue now.
     pub(crate) fn is_queued(&self) -> bool {
-        self.state.load(Ordering::Acquire) == QUEUED
+        self.state.load(Acquire) == QUEUED
     }
 
     /// The owner's tag given to [`Message::new`].
@@ -167,12 +189,12 @@ impl<M: dma::Memory> Message<M> {
         if len == 0 || offset.checked_add(len).is_none_or(|end| end > mem.len()) {
             return Err(EINVAL);
         }
-        let mut data = self.data.lock();
-        if self.state.load(Ordering::Acquire) == QUEUED {
+        let mut shared = self.shared.lock();
+        if self.state.load(Acquire) == QUEUED {
             return Err(EBUSY);
         }
         // INVARIANT: the range was checked above.
-        *data = Some(DataPart {
+        shared.part = Some(DataPart {
             mem: mem.clone(),
             offset,
             len,
@@ -186,12 +208,12 @@ impl<M: dma::Memory> Message<M> {
         if request.len() != self.request.len {
             return Err(EINVAL);
         }
-        let _data = self.data.lock();
-        if self.state.load(Ordering::Acquire) == QUEUED {
+        let _shared = self.shared.lock();
+        if self.state.load(Acquire) == QUEUED {
             return Err(EBUSY);
         }
         // SAFETY: The message is not queued, so the device does not read the request; the
-        // data lock serialises this with `describe`; the lengths match.
+        // lock serialises this with `describe`; the lengths match.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 request.as_ptr(),
@@ -205,53 +227,78 @@ impl<M: dma::Memory> Message<M> {
     /// Zeroes the response of an unqueued message, so that a part that the device does not
     /// write next time cannot be mistaken for an answer (a stale status, say).
     pub(crate) fn clear_response(&self) -> Result {
-        let _data = self.data.lock();
-        if self.state.load(Ordering::Acquire) == QUEUED {
+        let _shared = self.shared.lock();
+        if self.state.load(Acquire) == QUEUED {
             return Err(EBUSY);
         }
         // SAFETY: The message is not queued, so the device does not write the response; the
-        // data lock serialises this with `describe`; `len` bytes are allocated.
+        // lock serialises this with `describe`; `len` bytes are allocated.
         unsafe { core::ptr::write_bytes(self.response.ptr.as_ptr(), 0, self.response.len) };
         Ok(())
     }
 
     /// Drops the data part (and the reference to its memory) of an unqueued message.
     pub(crate) fn clear_data(&self) {
-        let mut data = self.data.lock();
-        if self.state.load(Ordering::Acquire) != QUEUED {
-            *data = None;
+        let mut shared = self.shared.lock();
+        if self.state.load(Acquire) != QUEUED {
+            shared.part = None;
         }
     }
 
-    /// Records the device's answer and wakes the waiter. Called with the used length that
+    /// Records the device's answer and wakes every waiter. Called with the used length that
     /// the queue reported.
     pub(crate) fn complete(&self, written: u32) {
-        self.written.store(written, Ordering::Relaxed);
-        self.state.store(DONE, Ordering::Release);
-        self.done.complete();
+        self.finish(DONE, written);
     }
 
-    /// Marks the message as never to be answered, and wakes the waiter.
+    /// Marks the message as never to be answered, and wakes every waiter.
     pub(crate) fn cancel(&self) {
-        self.state.store(CANCELLED, Ordering::Release);
-        self.done.complete();
+        self.finish(CANCELLED, 0);
     }
 
-    /// Waits for the answer for at most `timeout_ms`, and returns the bytes written.
+    fn finish(&self, state: i8, written: u32) {
+        {
+            let _shared = self.shared.lock();
+            self.written.store(written, Relaxed);
+            self.state.store(state, Release);
+        }
+        self.answered.notify_all();
+    }
+
+    /// The trip of the message if it is queued now, for [`Message::wait_trip`].
+    pub(crate) fn queued_trip(&self) -> Option<u32> {
+        let shared = self.shared.lock();
+        (self.state.load(Acquire) == QUEUED).then_some(shared.trip)
+    }
+
+    /// Waits at most `timeout_ms` for the end of trip `trip` (answered, cancelled, or the
+    /// message already queued again).
+    pub(crate) fn wait_trip(&self, trip: u32, timeout_ms: u32) -> Result<(), MessageError> {
+        let mut left = msecs_to_jiffies(timeout_ms);
+        let mut shared = self.shared.lock();
+        while self.state.load(Acquire) == QUEUED && shared.trip == trip {
+            match self.answered.wait_interruptible_timeout(&mut shared, left) {
+                CondVarTimeoutResult::Timeout => return Err(MessageError::TimedOut),
+                CondVarTimeoutResult::Signal { .. } => return Err(MessageError::Interrupted),
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits at most `timeout_ms` for the answer to the message's present trip, and returns
+    /// the bytes written. Returns at once if it is not queued.
     pub(crate) fn wait(&self, timeout_ms: u32) -> Result<usize, MessageError> {
-        self.done
-            .wait_interruptible_timeout(timeout_ms)
-            .map_err(|e| match e {
-                WaitError::TimedOut => MessageError::TimedOut,
-                WaitError::Interrupted => MessageError::Interrupted,
-            })?;
+        if let Some(trip) = self.queued_trip() {
+            self.wait_trip(trip, timeout_ms)?;
+        }
         self.answered().ok_or(MessageError::Cancelled)
     }
 
     /// Returns the bytes written by the device, if it has answered.
     pub(crate) fn answered(&self) -> Option<usize> {
-        (self.state.load(Ordering::Acquire) == DONE)
-            .then(|| (self.written.load(Ordering::Relaxed) as usize).min(self.response.len))
+        (self.state.load(Acquire) == DONE)
+            .then(|| (self.written.load(Relaxed) as usize).min(self.response.len))
     }
 
     /// Copies the answer into `dst`; returns the number of bytes copied (0 if unanswered).
@@ -267,30 +314,24 @@ impl<M: dma::Memory> Message<M> {
         unsafe { core::ptr::copy_nonoverlapping(self.response.ptr.as_ptr(), dst.as_mut_ptr(), n) };
         n
     }
-
-    /// Makes an answered message ready to be queued again (for event buffers).
-    pub(crate) fn rearm(&self) {
-        self.done.reinit();
-        self.state.store(IDLE, Ordering::Release);
-    }
 }
 
 // SAFETY:
 // - Both buffers are `kmalloc` memory owned by the message, which the `Arc` keeps alive at
 //   least as long as the queue holds the token.
 // - The data part's memory is a `dma::Memory` (linear-mapped by its contract), kept alive by
-//   the `Arc<M>` in `data`, which cannot change while the message is queued (`set_data`
-//   and `clear_data` check the state under the same lock that `describe` takes).
+//   the `Arc<M>` in `shared.part`, which cannot change while the message is queued
+//   (`set_data` and `clear_data` check the state under the same lock that `describe` takes).
 // - `describe` moves the state to `QUEUED`; until `complete` or `cancel` moves it on, no
 //   method of `Message` touches the buffers (`read_response` requires `DONE`).
 unsafe impl<M: dma::Memory> Buffers for Arc<Message<M>> {
     fn describe(&self, sg: &mut SgBuilder) -> Result {
-        let data = self.data.lock();
-        if self.state.load(Ordering::Acquire) == QUEUED {
+        let mut shared = self.shared.lock();
+        if self.state.load(Acquire) == QUEUED {
             // Queued twice: the device would get the same memory twice.
             return Err(EBUSY);
         }
-        let part = data.as_ref().map(|d| {
+        let part = shared.part.as_ref().map(|d| {
             // SAFETY: By the `DataPart` invariant the range lies within `mem`.
             (
                 unsafe { d.mem.as_ptr().add(d.offset) },
@@ -310,11 +351,13 @@ unsafe impl<M: dma::Memory> Buffers for Arc<Message<M>> {
         if self.response.len > 0 {
             sg.push_in(self.response.ptr.as_ptr(), self.response.len)?;
         }
-        self.state.store(QUEUED, Ordering::Release);
+        shared.trip = shared.trip.wrapping_add(1);
+        self.state.store(QUEUED, Release);
         Ok(())
     }
 
     fn not_queued(&self) {
-        self.state.store(IDLE, Ordering::Release);
+        let _shared = self.shared.lock();
+        self.state.store(IDLE, Release);
     }
 }

@@ -92,9 +92,18 @@ impl SgBuilder {
 /// # Safety
 ///
 /// The parts that [`Buffers::describe`] pushes must be in the kernel's linear mapping
-/// (`kmalloc` or the page allocator: not `vmalloc`, not the stack), and must stay valid from
-/// the moment the token is queued until it is handed back (by `get_buf`, or by `shutdown`).
-/// During that time the CPU must not write the "out" parts, nor access the "in" parts.
+/// (`kmalloc` or the page allocator: not `vmalloc`, not the stack), and must stay allocated
+/// from the moment the token is queued until it is handed back (by `get_buf`, or by
+/// `shutdown`).
+///
+/// The device may read the "out" parts and write the "in" parts at any time meanwhile, so
+/// no Rust reference to them may exist then, and no Rust code may rely on their contents
+/// until the token is back. Other accesses are allowed only to memory that Rust code never
+/// reads as typed data: a PCM buffer, which userspace may map and access while the device
+/// plays or records it, holds plain samples that nothing in the kernel interprets (the
+/// device reading a sample while the application writes it gets either value, as with DMA
+/// hardware). The driver's own request and response buffers are not accessed at all while
+/// queued (see [`crate::virtio::message`]).
 pub(crate) unsafe trait Buffers: ForeignOwnable + Send + 'static {
     /// Pushes the parts of this token, out parts first. From a successful call on, the
     /// token counts as queued, until it is handed back or [`Buffers::not_queued`] is called.

@@ -20,6 +20,17 @@
 #                        recovers and the case passes if no frame went wrong: under TCG on a
 #                        busy host an xrun is the host's doing, and what the driver owes the
 #                        application then is the EPIPE and a gap exactly there)
+#   bench.integrity_ring=1  adds the cases of more periods in flight than a data virtqueue
+#                        has room for (load the driver with rsparams=pcm_periods_max=256): one
+#                        stream of 256 periods, each direction, and two playback streams of 48
+#                        periods each (96 on the one tx queue). The virtqueues of
+#                        vhost-user-snd-pci have 64 entries (QEMU's vq_size, whatever the
+#                        backend's maximum of 1024), and a period is one entry (3 descriptors,
+#                        in an indirect table: VIRTIO_RING_F_INDIRECT_DESC); the driver must
+#                        hold back the periods the ring has no room for, and queue them as
+#                        room comes back: the application sees no error and no xrun. At 8 kHz
+#                        (8 ms periods), so that the slow guest keeps up without xruns; run
+#                        with bench.strict_xruns=1
 # Each case is one client run of 0.3 to 1 s of audio (3 s across a suspend); its output
 # (the parameters, every event with its position, the verdict) is printed as diag lines.
 # The two cases "... across a suspend" suspend the guest (suspend-to-idle, pm_test=devices
@@ -64,6 +75,8 @@ playback 8000 Hz|-r 8000 --period 256 -n 4000 playback
 playback 44100 Hz|-r 44100 --period 1024 -n 22050 playback
 playback 96000 Hz|-r 96000 --period 2048 -n 48000 playback
 playback 192000 Hz|-r 192000 --period 4096 -n 96000 playback
+playback 12000 Hz (virtio 1.4)|-r 12000 --period 256 -n 6000 playback
+capture 24000 Hz (virtio 1.4)|-r 24000 --period 512 -n 12000 capture
 playback period 64 frames, 4 periods (8000 Hz)|-r 8000 --period 64 --periods 4 -n 4000 playback
 playback period 8192 frames, 2 periods|--period 8192 --periods 2 -n 48000 playback
 playback 16 periods of 256 frames|--period 256 --periods 16 playback
@@ -76,9 +89,15 @@ capture rw|capture
 capture mmap|--access mmap capture
 capture xrun and recovery|--xrun-at 12000:300 -n 24000 capture
 "
+# bench.integrity_ring=1: more periods than the data virtqueue has entries (see above).
+[ "${BENCH_INTEGRITY_RING:-0}" = 1 ] && CASES="${CASES}\
+playback 256 periods of 64 frames, more than the ring (8000 Hz)|-r 8000 --period 64 --periods 256 -n 24000 playback
+capture 256 periods of 64 frames, more than the ring (8000 Hz)|-r 8000 --period 64 --periods 256 -n 24000 capture
+"
 # Cases that are not one client: full duplex, two playback streams, the two cases in the
 # other completion mode, playback and capture across a suspend.
 N_SPECIAL=6
+[ "${BENCH_INTEGRITY_RING:-0}" = 1 ] && N_SPECIAL=7
 N_CASES=$(printf '%s' "$CASES" | grep -c '|')
 # load, control port, the cases, the special cases, dmesg
 ktap_plan $((2 + N_CASES + N_SPECIAL + 1))
@@ -258,6 +277,11 @@ together "full duplex: playback and capture at once" \
 	"--seed 201 -n 24000 playback" "--seed 202 -n 24000 capture"
 together "two playback streams at once" \
 	"--seed 203 -n 24000 playback" "--seed 204 -c 1 -n 24000 playback"
+# 48 periods each fit the ring alone, 96 do not: the tx queue is the streams' to share.
+[ "${BENCH_INTEGRITY_RING:-0}" = 1 ] &&
+	together "two playback streams of 48 periods, more than the ring together (8000 Hz)" \
+		"--seed 205 -r 8000 --period 64 --periods 48 -n 16000 playback" \
+		"--seed 206 -r 8000 --period 64 --periods 48 -c 1 -n 16000 playback"
 
 # The other completion mode (module parameter poll: the default of each substream's
 # Polling Switch): substream 0 of each direction switched, for one playback and one capture.

@@ -12,7 +12,7 @@
 # substream N/2 of PCM 0 in its direction (hw:0,0,N/2). The PCM_INFO faults (no stream)
 # hit the first loads of the module, one per load.
 #
-# Device: --streams=48, and these faults (count 1 unless said otherwise):
+# Device: --streams=50, and these faults (count 1 unless said otherwise):
 #   PCM_INFO: ctl-status IO_ERR, ctl-short 20, ctl-drop (in this order)
 #   stream  0  ctl-status BAD_MSG on SET_PARAMS    2  ctl-status NOT_SUPP on SET_PARAMS
 #           4  ctl-status IO_ERR on SET_PARAMS     6  ctl-status 0x1234 on SET_PARAMS
@@ -28,6 +28,7 @@
 #          44  io-latency 192000 (every message)
 #          46  events 100..500 ms after its first START: xrun 99, period 99,
 #              jack-connected 99, code 0x9999, ctl-notify 7
+#          48  ctl-delay 400 on STOP (two PREPAREs wait for that answer at once)
 #   capture 1  ctl-status IO_ERR on START          3  io-status IO_ERR
 #           5  io-used-len 2056 (count 4)          7  io-short 2056, armed 600 ms after START
 #   bench.driver=c|rs   which driver (default rs; c: the reference run)
@@ -136,7 +137,7 @@ recover() {
 	fi
 }
 
-ktap_plan 91
+ktap_plan 94
 dmesg_mark faults
 
 # --- probe: faults on PCM_INFO, one per load -------------------------------------------
@@ -240,6 +241,23 @@ expect "ctl-delay 1500 on STOP: plays" '[ "$RC" = 0 ]'
 check_log "ctl-delay 1500 on STOP: log" c24 "stream 24: START/STOP not answered" \
 	"control message \(0x00000105\) timeout"
 recover "ctl-delay 1500 on STOP: recovers" 24
+
+# STOP (the drop's) answered 400 ms late, while two threads call the PREPARE ioctl at once
+# (tests/clients/trigger-race.c): both must wait for the one STOP answer, and the answer must
+# release them. (The ALSA core lets one PREPARE of a substream into the driver at a time,
+# runtime->buffer_mutex: the second waits for the first, in the core.) Each ioctl must return
+# 0 before msg_timeout_ms have passed since the drop: a waiter that the answer did not wake
+# gives up only when its wait times out, msg_timeout_ms after it began (after the drop),
+# whereas the answer comes 400 ms after it. Nothing logged ("START/STOP not answered" is a
+# waiter left asleep).
+dmesg_mark c48
+tmo=$(cat "/sys/module/$DRV/parameters/msg_timeout_ms" 2>/dev/null || echo 1000)
+run trigger-race "hw:0,0,$(sub 48)" "$tmo"
+ktap_diag "$(echo "$OUT" | sed -n 's/^# //p')"
+expect "ctl-delay 400 on STOP, two PREPAREs at once: both return 0 before the timeout" \
+	'[ "$RC" = 0 ]'
+check_quiet "ctl-delay 400 on STOP, two PREPAREs at once: nothing logged" c48
+recover "ctl-delay 400 on STOP, two PREPAREs at once: recovers" 48
 
 # RELEASE fails at close (hw_free; the application does not see it). The device did
 # release the stream: only the answer was wrong, or lost.

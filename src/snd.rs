@@ -120,6 +120,8 @@ struct Registered {
 #[pin_data]
 pub(crate) struct DeviceIo {
     dev: ARef<virtio::Device>,
+    /// What the device has (its configuration space, read at probe).
+    config: Config,
     #[pin]
     queues: Queues,
     timeout_ms: u32,
@@ -144,7 +146,6 @@ pub(crate) struct DeviceIo {
 #[pin_data]
 pub(crate) struct VirtioSnd {
     io: Arc<DeviceIo>,
-    config: Config,
     limits: Limits,
     /// How running streams take their completions (module parameter `poll`).
     completions: Completions,
@@ -239,6 +240,7 @@ impl VirtioSnd {
         let io = Arc::pin_init(
             try_pin_init!(DeviceIo {
                 dev: aref,
+                config,
                 queues <- queues,
                 timeout_ms,
                 defer_kicks,
@@ -254,7 +256,6 @@ impl VirtioSnd {
         )?;
         Ok(try_pin_init!(Self {
             io,
-            config,
             limits,
             completions,
             jacks: SetOnce::new(),
@@ -335,7 +336,7 @@ impl virtio::Driver for VirtioSnd {
             }
         }
         if let Some(jacks) = this.jacks.as_ref() {
-            if let Err(e) = jacks.refresh(this) {
+            if let Err(e) = jacks.refresh(&this.io) {
                 dev_warn!(
                     dev.as_ref(),
                     "jack states not read again after resume: {:?}\n",
@@ -354,7 +355,7 @@ impl VirtioSnd {
     /// registered) included; the caller tears the rest down.
     fn register(&self, dev: &virtio::Device<device::Core<'_>>) -> Result {
         self.io.fill_event_queue()?;
-        let c = &self.config;
+        let c = self.io.config();
         if c.streams == 0 && c.jacks == 0 && c.controls == 0 {
             dev_err!(
                 dev.as_ref(),
@@ -368,7 +369,7 @@ impl VirtioSnd {
                 "device has no PCM streams; registering no PCM device\n"
             );
         }
-        let streams = pcm::query_streams(self)?;
+        let streams = pcm::query_streams(&self.io, self.completions)?;
         let mut by_id = KVec::new();
         for _ in 0..c.streams {
             by_id.push(None, GFP_KERNEL)?;
@@ -379,7 +380,7 @@ impl VirtioSnd {
             }
         }
         self.io.streams.populate(by_id);
-        let chmaps = pcm::query_chmaps(self)?;
+        let chmaps = pcm::query_chmaps(&self.io)?;
         let mut card = Card::new(
             dev.as_ref(),
             compat::this_module(),
@@ -387,9 +388,9 @@ impl VirtioSnd {
             b"VirtIO SoundCard",
             b"VirtIO SoundCard (Rust driver)",
         )?;
-        let pcms = pcm::register(self, &mut card, &streams, &chmaps)?;
-        self.jacks.populate(jack::register(self, &card)?);
-        self.kctls.populate(kctl::register(self, &card)?);
+        let pcms = pcm::register(&self.io, self.limits, &mut card, &streams, &chmaps)?;
+        self.jacks.populate(jack::register(&self.io, &card)?);
+        self.kctls.populate(kctl::register(&self.io, &card)?);
         card.register()?;
         dev_info!(
             dev.as_ref(),
@@ -469,12 +470,12 @@ impl VirtioSnd {
             },
             Event::JackConnected(id) | Event::JackDisconnected(id) => {
                 if let Some(jacks) = self.jacks.as_ref() {
-                    jacks.report(self, id, matches!(event, Event::JackConnected(_)));
+                    jacks.report(&self.io, id, matches!(event, Event::JackConnected(_)));
                 }
             }
             Event::CtlNotify(data) => {
                 if let Some(kctls) = self.kctls.as_ref() {
-                    kctls.notify(self, data);
+                    kctls.notify(&self.io, data);
                 }
             }
         }
@@ -487,6 +488,34 @@ impl VirtioSnd {
             what,
             id
         );
+    }
+}
+
+impl DeviceIo {
+    /// The device, for log messages.
+    fn dev(&self) -> &kernel::device::Device {
+        self.dev.as_ref()
+    }
+
+    /// What the device has (its configuration space).
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The virtqueues.
+    fn queues(&self) -> &Queues {
+        &self.queues
+    }
+
+    /// How long a control request waits for its answer (module parameter
+    /// `msg_timeout_ms`).
+    fn timeout_ms(&self) -> u32 {
+        self.timeout_ms
+    }
+
+    /// Whether refills announce new periods in batches (module parameter `defer_kicks`).
+    fn defer_kicks(&self) -> bool {
+        self.defer_kicks
     }
 }
 

@@ -14,8 +14,7 @@
 //! device forget it.
 
 use super::{
-    DeviceIo,
-    VirtioSnd, //
+    DeviceIo, //
 };
 use crate::{
     alsa::{
@@ -82,12 +81,7 @@ impl Remaps {
         .to_bytes();
         let payload = self.io.ctl_request(&request, JACK_INFO_SIZE)?;
         let info = JackInfo::parse(&payload).map_err(|e| {
-            dev_err!(
-                self.io.dev.as_ref(),
-                "jack {}: unusable JACK_INFO ({:?})\n",
-                id,
-                e
-            );
+            dev_err!(self.io.dev(), "jack {}: unusable JACK_INFO ({:?})\n", id, e);
             EIO
         })?;
         Ok((
@@ -167,14 +161,14 @@ pub(super) struct JackMap {
 
 impl JackMap {
     /// Reports device jack `id` plugged or unplugged (interrupt context).
-    pub(super) fn report(&self, snd: &VirtioSnd, id: u32, plugged: bool) {
+    pub(super) fn report(&self, io: &DeviceIo, id: u32, plugged: bool) {
         match self.by_id.get(id as usize) {
             Some(Some(index)) => {
                 self.jacks.report(*index, plugged);
             }
             Some(None) => {}
             None => dev_warn!(
-                snd.io.dev.as_ref(),
+                io.dev(),
                 "jack event for jack {}, which does not exist\n",
                 id
             ),
@@ -186,11 +180,11 @@ impl JackMap {
     /// After a system sleep: sends the remaps written before it again, reads the state of
     /// every jack and reports it (the sleep may have lost events); ALSA and the input core
     /// pass on only the changes.
-    pub(super) fn refresh(&self, snd: &VirtioSnd) -> Result {
+    pub(super) fn refresh(&self, io: &DeviceIo) -> Result {
         if let Some(remaps) = &self.remaps {
             remaps.restore()?;
         }
-        query_jacks(snd, |id, chunk| {
+        query_jacks(io, |id, chunk| {
             if let (Ok(info), Some(Some(index))) =
                 (JackInfo::parse(chunk), self.by_id.get(id as usize))
             {
@@ -203,11 +197,11 @@ impl JackMap {
 
 /// Asks the device for the description of all its jacks (`JACK_INFO`), handed to `f` one
 /// at a time with the jack's ID.
-fn query_jacks(snd: &VirtioSnd, f: impl FnMut(u32, &[u8]) -> Result) -> Result {
-    snd.io.query_info(
+fn query_jacks(io: &DeviceIo, f: impl FnMut(u32, &[u8]) -> Result) -> Result {
+    io.query_info(
         "JACK_INFO",
         wire::code::JACK_INFO,
-        snd.config.jacks,
+        io.config().jacks,
         JACK_INFO_SIZE,
         f,
     )
@@ -215,11 +209,11 @@ fn query_jacks(snd: &VirtioSnd, f: impl FnMut(u32, &[u8]) -> Result) -> Result {
 
 /// Asks the device for its jacks and creates them on `card` (before it is registered),
 /// each with its current state.
-pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<JackMap> {
+pub(super) fn register(io: &Arc<DeviceIo>, card: &Card) -> Result<JackMap> {
     let mut by_id = KVec::new();
     let mut remappable: KVec<(u32, &'static CStr)> = KVec::new();
     let jacks = card.jacks();
-    query_jacks(snd, |id, chunk| {
+    query_jacks(io, |id, chunk| {
         let index = match JackInfo::parse(chunk) {
             Ok(info) => {
                 let index = card.add_jack(info.name(), info.jack_type())?;
@@ -231,7 +225,7 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<JackMap> {
             }
             Err(e) => {
                 dev_warn!(
-                    snd.io.dev.as_ref(),
+                    io.dev(),
                     "jack {}: unusable JACK_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -242,7 +236,7 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<JackMap> {
         by_id.push(index, GFP_KERNEL)?;
         Ok(())
     })?;
-    let remaps = add_remaps(&snd.io, card, &remappable)?;
+    let remaps = add_remaps(io, card, &remappable)?;
     Ok(JackMap {
         jacks,
         by_id,

@@ -10,8 +10,7 @@
 //! element announces.
 
 use super::{
-    DeviceIo,
-    VirtioSnd, //
+    DeviceIo, //
 };
 use crate::{
     alsa::{
@@ -121,16 +120,11 @@ impl KctlMap {
     }
 
     /// Announces a `CTL_NOTIFY` event to ALSA (interrupt context).
-    pub(super) fn notify(&self, snd: &VirtioSnd, data: u32) {
+    pub(super) fn notify(&self, io: &DeviceIo, data: u32) {
         let event = match CtlEvent::from_data(data) {
             Ok(e) => e,
             Err(e) => {
-                dev_warn!(
-                    snd.io.dev.as_ref(),
-                    "malformed control event {:#x} ({:?})\n",
-                    data,
-                    e
-                );
+                dev_warn!(io.dev(), "malformed control event {:#x} ({:?})\n", data, e);
                 return;
             }
         };
@@ -140,7 +134,7 @@ impl KctlMap {
             }
             Some(None) => {}
             None => dev_warn!(
-                snd.io.dev.as_ref(),
+                io.dev(),
                 "control event for element {}, which does not exist\n",
                 event.control_id
             ),
@@ -163,10 +157,10 @@ fn enum_items(io: &DeviceIo, id: u32, info: &CtlInfo) -> Result<KVec<CtlEnumItem
 
 /// Asks the device for its control elements and creates them on `card` (before it is
 /// registered). An element that cannot be described or created is skipped with a warning.
-pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
-    let count = snd.config.controls;
+pub(super) fn register(io: &Arc<DeviceIo>, card: &Card) -> Result<KctlMap> {
+    let count = io.config().controls;
     let mut described = KVec::new();
-    snd.io.query_info(
+    io.query_info(
         "CTL_INFO",
         ctl_code::INFO,
         count,
@@ -175,7 +169,7 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
             match CtlInfo::parse(chunk) {
                 Ok(info) => described.push((id, info), GFP_KERNEL)?,
                 Err(e) => dev_warn!(
-                    snd.io.dev.as_ref(),
+                    io.dev(),
                     "control {}: unusable CTL_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -186,10 +180,10 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
     )?;
     let mut elems = KVec::new();
     for (id, info) in described {
-        match enum_items(&snd.io, id, &info) {
+        match enum_items(io, id, &info) {
             Ok(items) => elems.push(Element { id, info, items }, GFP_KERNEL)?,
             Err(e) => dev_warn!(
-                snd.io.dev.as_ref(),
+                io.dev(),
                 "control {}: no option names ({:?}), skipped\n",
                 id,
                 e
@@ -199,7 +193,7 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
     let mut by_id = KVec::from_elem(None, count as usize, GFP_KERNEL)?;
     let kctls = Arc::pin_init(
         pin_init!(Kctls {
-            io: snd.io.clone(),
+            io: io.clone(),
             elems,
             saved <- new_mutex!(KVVec::new()),
         }),
@@ -220,7 +214,7 @@ pub(super) fn register(snd: &VirtioSnd, card: &Card) -> Result<KctlMap> {
                 }
             }
             Err(err) => dev_warn!(
-                snd.io.dev.as_ref(),
+                io.dev(),
                 "control {} ({}): not created ({:?})\n",
                 e.id,
                 e.info.name().as_str(),
@@ -247,7 +241,7 @@ impl Kctls {
             .ctl_request(&ctl_hdr(ctl_code::READ, e.id), CTL_VALUE_SIZE)?;
         let value = CtlValue::parse(&payload, &e.info).map_err(|_| {
             dev_err!(
-                self.io.dev.as_ref(),
+                self.io.dev(),
                 "control {}: short value ({} bytes)\n",
                 e.id,
                 payload.len()
@@ -256,7 +250,7 @@ impl Kctls {
         })?;
         if e.info.check_value(&value).is_err() {
             dev_err!(
-                self.io.dev.as_ref(),
+                self.io.dev(),
                 "control {}: device value out of the element's range\n",
                 e.id
             );

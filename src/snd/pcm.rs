@@ -8,8 +8,7 @@
 use super::{
     stream::Stream,
     Completions,
-    DeviceIo,
-    VirtioSnd, //
+    DeviceIo, //
 };
 use crate::{
     alsa::{
@@ -80,18 +79,18 @@ const INFO: u32 = info::MMAP
 /// Asks the device for the description of all its streams.
 ///
 /// A stream whose description is unusable is skipped with a warning; the others stay.
-pub(super) fn query_streams(snd: &VirtioSnd) -> Result<KVec<Arc<Stream>>> {
+pub(super) fn query_streams(io: &DeviceIo, completions: Completions) -> Result<KVec<Arc<Stream>>> {
     let mut streams = KVec::new();
-    snd.io.query_info(
+    io.query_info(
         "PCM_INFO",
         wire::code::PCM_INFO,
-        snd.config.streams,
+        io.config().streams,
         wire::PCM_INFO_SIZE,
         |id, chunk| {
             match PcmInfo::parse(chunk) {
-                Ok(info) => streams.push(Stream::new(id, info, snd.completions)?, GFP_KERNEL)?,
+                Ok(info) => streams.push(Stream::new(id, info, completions)?, GFP_KERNEL)?,
                 Err(e) => dev_warn!(
-                    snd.io.dev.as_ref(),
+                    io.dev(),
                     "stream {}: unusable PCM_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -117,18 +116,18 @@ pub(super) struct PcmDevice {
 /// Asks the device for its channel maps.
 ///
 /// A map that cannot be used is skipped with a warning.
-pub(super) fn query_chmaps(snd: &VirtioSnd) -> Result<KVec<ChmapInfo>> {
+pub(super) fn query_chmaps(io: &DeviceIo) -> Result<KVec<ChmapInfo>> {
     let mut maps = KVec::new();
-    snd.io.query_info(
+    io.query_info(
         "CHMAP_INFO",
         wire::code::CHMAP_INFO,
-        snd.config.chmaps,
+        io.config().chmaps,
         CHMAP_INFO_SIZE,
         |id, chunk| {
             match ChmapInfo::parse(chunk) {
                 Ok(map) => maps.push(map, GFP_KERNEL)?,
                 Err(e) => dev_warn!(
-                    snd.io.dev.as_ref(),
+                    io.dev(),
                     "channel map {}: unusable CHMAP_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -142,7 +141,7 @@ pub(super) fn query_chmaps(snd: &VirtioSnd) -> Result<KVec<ChmapInfo>> {
 
 /// The ALSA channel maps of the streams of HDA function node `nid` in `direction`.
 fn alsa_chmaps(
-    snd: &VirtioSnd,
+    io: &DeviceIo,
     maps: &[ChmapInfo],
     nid: u32,
     direction: Direction,
@@ -161,7 +160,7 @@ fn alsa_chmaps(
                 GFP_KERNEL,
             )?,
             None => dev_warn!(
-                snd.io.dev.as_ref(),
+                io.dev(),
                 "channel map of {} channels: ALSA takes at most 15, skipped\n",
                 m.channels()
             ),
@@ -173,7 +172,8 @@ fn alsa_chmaps(
 /// Creates one PCM device per HDA function node, with its channel-map controls. Returns
 /// how many.
 pub(super) fn register(
-    snd: &VirtioSnd,
+    io: &Arc<DeviceIo>,
+    limits: hw::Limits,
     card: &mut Card,
     streams: &[Arc<Stream>],
     chmaps: &[ChmapInfo],
@@ -187,8 +187,8 @@ pub(super) fn register(
     let mut device = 0u32;
     for &nid in nids.iter() {
         let mut data = PcmDevice {
-            io: snd.io.clone(),
-            limits: snd.limits,
+            io: io.clone(),
+            limits: limits,
             playback: KVec::new(),
             capture: KVec::new(),
         };
@@ -214,11 +214,11 @@ pub(super) fn register(
             Arc::new(data, GFP_KERNEL)?,
         )?;
         if np > 0 {
-            let maps = alsa_chmaps(snd, chmaps, nid, Direction::Output)?;
+            let maps = alsa_chmaps(io, chmaps, nid, Direction::Output)?;
             pcm.add_chmaps(alsa_pcm::Direction::Playback, &maps)?;
         }
         if nc > 0 {
-            let maps = alsa_chmaps(snd, chmaps, nid, Direction::Input)?;
+            let maps = alsa_chmaps(io, chmaps, nid, Direction::Input)?;
             pcm.add_chmaps(alsa_pcm::Direction::Capture, &maps)?;
         }
         device += 1;

@@ -195,6 +195,9 @@ GUEST_RUNS=(
 	# count of the stream's last PREPARE as channels_max, and stress-errno ends on mono
 	# (seen: every stereo open after it failed, "Channels count non available").
 	"system-suite|--backend none --timeout 1300 --append bench.suite=rebind:rebind.sh+stress-unbind:stress-unbind.sh+stress-errno:stress-errno.sh|suite.sh"
+	# PCM buffers on fragmented memory (every other page pinned): every size up to the 4 MiB
+	# limit must allocate and start (vmalloc buffers; a contiguous one failed from 1 MiB).
+	"buffer-frag|--mem 512M --timeout 300|buffer-frag.sh"
 	"soak|--backend none --timer-period 2000 --timeout 240 --append bench.soak_secs=30|soak.sh"
 	"stress-concurrency|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997|stress-concurrency.sh"
 	"stress-unplug|--backend none --qmp --timeout 300|stress-unplug.sh"

@@ -9,9 +9,9 @@
 ///
 /// # Safety
 ///
-/// `as_ptr()` points to `len()` bytes in the kernel's linear mapping (page allocator or
-/// `kmalloc`; not `vmalloc`, not the stack), valid and at a fixed address for as long as the
-/// implementing value lives.
+/// `as_ptr()` points to `len()` bytes of kernel memory that is either in the linear mapping
+/// (page allocator or `kmalloc`) or all `vmalloc` memory (not the stack), valid and at a
+/// fixed address for as long as the implementing value lives.
 pub(crate) unsafe trait Memory: Send + Sync + 'static {
     /// The start of the block.
     fn as_ptr(&self) -> *mut u8;

@@ -85,7 +85,9 @@ impl State {
     }
 }
 
-/// A PCM buffer of physically contiguous pages (`SNDRV_DMA_TYPE_CONTINUOUS`).
+/// A PCM buffer of `vmalloc` memory (`SNDRV_DMA_TYPE_VMALLOC`): single pages, so that it
+/// allocates on a guest whose memory is fragmented (a physically contiguous buffer of 1 MiB
+/// failed there; Documentation/design.rst), and ALSA maps it to userspace page by page.
 ///
 /// It can be installed as a substream's runtime buffer, and lent to a device through
 /// [`dma::Memory`]; it is freed when the last reference goes, so a device that is late to
@@ -113,12 +115,18 @@ impl DmaBuffer {
         }
         Arc::pin_init(
             try_pin_init!(Self {
-                // SAFETY: `slot` is valid for writes; the helper fills the whole descriptor
-                // on success.
                 // INVARIANT: the allocation succeeded, or the initialiser fails.
-                dmab <- Opaque::try_ffi_init(|slot| to_result(unsafe {
-                    sys::rsnd_dma_alloc_continuous(bytes, slot)
-                })),
+                dmab <- Opaque::try_ffi_init(|slot: *mut sys::snd_dma_buffer| {
+                    // SAFETY: `slot` is valid for writes; the helper fills the whole
+                    // descriptor on success.
+                    to_result(unsafe { sys::rsnd_dma_alloc_vmalloc(bytes, slot) })?;
+                    // `vmalloc` does not zero, and userspace may map the buffer (ALSA
+                    // clears it too, after `hw_params`).
+                    // SAFETY: On success `area` points to `bytes` allocated bytes (the
+                    // descriptor's size), which nothing else uses yet.
+                    unsafe { ptr::write_bytes((*slot).area.cast::<u8>(), 0, (*slot).bytes) };
+                    Ok::<(), Error>(())
+                }),
             }? Error),
             GFP_KERNEL,
         )
@@ -128,13 +136,17 @@ impl DmaBuffer {
 #[pinned_drop]
 impl PinnedDrop for DmaBuffer {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: By the type invariant the buffer was allocated; it is freed once, here.
-        unsafe { sys::snd_dma_free_pages(self.dmab.get()) };
+        // The last reference may go in any context: with a lock held (`hw_free` clearing a
+        // message's data part), or in a completion of a late message. `vfree` may sleep,
+        // and takes locks that are not interrupt-safe; `kvfree_atomic` defers it to a worker.
+        // SAFETY: By the type invariant the buffer was allocated by `rsnd_dma_alloc_vmalloc`;
+        // it is freed once, here, and nothing uses it any more (this is the last reference).
+        unsafe { sys::rsnd_dma_free_vmalloc(self.dmab.get()) };
     }
 }
 
-// SAFETY: `SNDRV_DMA_TYPE_CONTINUOUS` memory comes from the page allocator (linear mapping),
-// stays at its address, and lives until `drop`.
+// SAFETY: `SNDRV_DMA_TYPE_VMALLOC` memory is all `vmalloc` memory, stays at its address, and
+// lives until `drop`.
 unsafe impl dma::Memory for DmaBuffer {
     fn as_ptr(&self) -> *mut u8 {
         // SAFETY: By the type invariant the descriptor is initialised.

@@ -49,6 +49,7 @@ use crate::{
     },
 };
 use kernel::{
+    page::PAGE_SIZE,
     prelude::*,
     str::CString,
     sync::Arc, //
@@ -303,9 +304,10 @@ impl PcmDevice {
 impl PcmOps for PcmDevice {
     fn open(this: &Self, substream: &OpeningSubstream<'_>) -> Result {
         let stream = this.stream(substream)?;
+        let ring = this.io.queues().lock().ring_size(stream.queue_index())?;
         substream.set_hardware(&hw::Hardware {
             info: INFO,
-            ..hw::hardware(&stream.info, &this.limits)
+            ..hw::hardware(&stream.info, &this.limits).fit_ring(ring, PAGE_SIZE)
         });
         substream.constrain_integer_periods()
     }

@@ -139,6 +139,22 @@ pub(crate) struct Hardware {
     pub(crate) periods_max: u32,
 }
 
+impl Hardware {
+    /// Limits periods to what one message may lend the device on a virtqueue of `ring`
+    /// entries, with buffers of `page`-byte pages: a period message is a chain of the
+    /// header, one descriptor per page of the period (one more when it starts inside a
+    /// page) and the status, and the virtio spec forbids a chain longer than the queue
+    /// (with indirect descriptors too). Never below `period_bytes_min`.
+    pub(crate) fn fit_ring(self, ring: u32, page: usize) -> Self {
+        let pages = (ring as usize).saturating_sub(3);
+        let max = pages.saturating_mul(page).max(self.period_bytes_min);
+        Self {
+            period_bytes_max: self.period_bytes_max.min(max),
+            ..self
+        }
+    }
+}
+
 /// Bytes per second of a stream, rounded up.
 fn byte_rate(channels: u32, bits: u32, rate: u32) -> u64 {
     (u64::from(channels) * u64::from(bits) * u64::from(rate)).div_ceil(8)
@@ -152,8 +168,10 @@ fn align_up(n: u64, to: u64) -> u64 {
 /// Allocation granule for the buffer size limit.
 const PAGE_SIZE: u64 = 4096;
 
-/// The largest PCM buffer: ALSA allocates it physically contiguous, and the page allocator
-/// gives at most `PAGE_SIZE << MAX_PAGE_ORDER` (4 MiB with the default order of 10).
+/// The largest PCM buffer. The buffer is `vmalloc` memory, so the allocator does not set
+/// this limit any more (it did when the buffer was physically contiguous:
+/// `PAGE_SIZE << MAX_PAGE_ORDER`, 4 MiB); it stays, as the largest buffer that anything
+/// asked for (`pcm_buffer_ms` still sets the usual one).
 pub(crate) const MAX_BUFFER_BYTES: u64 = 4 << 20;
 
 /// Translates `PCM_INFO` into ALSA's hardware description.
@@ -210,6 +228,23 @@ pub(crate) fn hardware(info: &PcmInfo, limits: &Limits) -> Hardware {
 mod tests {
     use super::*;
     use crate::spec::wire::Direction;
+
+    #[test]
+    fn periods_fit_the_ring() {
+        let hw = Hardware {
+            period_bytes_min: 64,
+            period_bytes_max: 983_040,
+            ..Hardware::default()
+        };
+        // QEMU's 64 entries: header, status, and 61 pages at most.
+        assert_eq!(hw.fit_ring(64, 4096).period_bytes_max, 61 * 4096);
+        // A chain of 64 descriptors for the largest period that starts inside a page.
+        let max = hw.fit_ring(64, 4096).period_bytes_max;
+        assert!(max.div_ceil(4096) + 1 + 2 <= 64);
+        // A period that fits stays; a tiny ring never goes below the minimum.
+        assert_eq!(hw.fit_ring(1024, 4096).period_bytes_max, 983_040);
+        assert_eq!(hw.fit_ring(2, 4096).period_bytes_max, 64);
+    }
 
     fn qemu_like() -> PcmInfo {
         // QEMU 10.0: U8, S16, S32, FLOAT; 8 kHz ... 192 kHz; stereo only in practice.

@@ -7,6 +7,7 @@
  */
 #include <linux/jiffies.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <sound/control.h>

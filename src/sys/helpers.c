@@ -83,10 +83,26 @@ unsigned int rsnd_params_interval_min(const struct snd_pcm_hw_params *p, int var
 	return hw_param_interval_c(p, var)->min;
 }
 
-int rsnd_dma_alloc_continuous(size_t size, struct snd_dma_buffer *dmab)
+int rsnd_dma_alloc_vmalloc(size_t size, struct snd_dma_buffer *dmab)
 {
-	return snd_dma_alloc_dir_pages(SNDRV_DMA_TYPE_CONTINUOUS, NULL,
+	return snd_dma_alloc_dir_pages(SNDRV_DMA_TYPE_VMALLOC, NULL,
 				       DMA_BIDIRECTIONAL, size, dmab);
+}
+
+void rsnd_dma_free_vmalloc(struct snd_dma_buffer *dmab)
+{
+	kvfree_atomic(dmab->area);
+}
+
+bool rsnd_is_vmalloc_addr(const void *addr)
+{
+	return is_vmalloc_addr(addr);
+}
+
+void rsnd_sg_set_vmalloc_page(struct scatterlist *sg, const void *addr,
+			      unsigned int len)
+{
+	sg_set_page(sg, vmalloc_to_page(addr), len, offset_in_page(addr));
 }
 
 void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,

@@ -9,6 +9,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+struct scatterlist;
 struct snd_pcm_substream;
 struct virtio_device;
 struct virtqueue;
@@ -35,7 +36,11 @@ int rsnd_params_format(const struct snd_pcm_hw_params *p);
 unsigned int rsnd_params_interval_min(const struct snd_pcm_hw_params *p, int var);
 
 struct snd_dma_buffer;
-int rsnd_dma_alloc_continuous(size_t size, struct snd_dma_buffer *dmab);
+int rsnd_dma_alloc_vmalloc(size_t size, struct snd_dma_buffer *dmab);
+void rsnd_dma_free_vmalloc(struct snd_dma_buffer *dmab);
+bool rsnd_is_vmalloc_addr(const void *addr);
+void rsnd_sg_set_vmalloc_page(struct scatterlist *sg, const void *addr,
+			      unsigned int len);
 void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,
 				 struct snd_dma_buffer *dmab);
 

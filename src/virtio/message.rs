@@ -12,7 +12,8 @@
 
 use super::queue::{
     Buffers,
-    SgBuilder, //
+    SgBuilder,
+    SgTable, //
 };
 use crate::{
     dma,
@@ -102,6 +103,10 @@ struct DataPart<M: dma::Memory> {
 struct Shared<M: dma::Memory> {
     /// The memory lent with the next queueing.
     part: Option<DataPart<M>>,
+    /// The scatter-gather list of `part`, built when the message is queued.
+    sg: SgTable,
+    /// The largest data part that `sg` can describe.
+    part_max: usize,
     /// How many times the message was queued (wrapping): tells one trip from the next.
     trip: u32,
 }
@@ -147,6 +152,18 @@ impl<M: dma::Memory> Message<M> {
     ///
     /// `tag` is the owner's to use, e.g. to find what a used message belongs to.
     pub(crate) fn new(request: &[u8], response_len: usize, tag: u32) -> Result<Arc<Self>> {
+        Self::with_data(request, response_len, tag, 0)
+    }
+
+    /// As [`Message::new`], for a message that lends data parts of up to `part_max` bytes
+    /// ([`Message::set_data`]).
+    pub(crate) fn with_data(
+        request: &[u8],
+        response_len: usize,
+        tag: u32,
+        part_max: usize,
+    ) -> Result<Arc<Self>> {
+        let sg = SgTable::new(part_max)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 request: DmaBuf::new(request, request.len())?,
@@ -155,7 +172,7 @@ impl<M: dma::Memory> Message<M> {
                 state: Atomic::new(IDLE),
                 tag,
                 shared <- new_spinlock_irq!(
-                    Shared { part: None, trip: 0 },
+                    Shared { part: None, sg, part_max, trip: 0 },
                     c"virtio_snd_rs:msg_data"
                 ),
                 answered <- new_condvar!("virtio_snd_rs:msg_answered"),
@@ -178,7 +195,7 @@ impl<M: dma::Memory> Message<M> {
     /// message: device-readable, or device-writable if `device_writes`.
     ///
     /// Fails with `EBUSY` while the message is queued, and `EINVAL` for a range outside
-    /// `mem` or an empty one.
+    /// `mem`, an empty one, or one longer than the message was made for.
     pub(crate) fn set_data(
         &self,
         mem: &Arc<M>,
@@ -192,6 +209,9 @@ impl<M: dma::Memory> Message<M> {
         let mut shared = self.shared.lock();
         if self.state.load(Acquire) == QUEUED {
             return Err(EBUSY);
+        }
+        if len > shared.part_max {
+            return Err(EINVAL);
         }
         // INVARIANT: the range was checked above.
         shared.part = Some(DataPart {
@@ -319,7 +339,8 @@ impl<M: dma::Memory> Message<M> {
 // SAFETY:
 // - Both buffers are `kmalloc` memory owned by the message, which the `Arc` keeps alive at
 //   least as long as the queue holds the token.
-// - The data part's memory is a `dma::Memory` (linear-mapped by its contract), kept alive by
+// - The data part's memory is a `dma::Memory` (linear-mapped or `vmalloc`, by its contract;
+//   described page by page in `shared.sg`, which only `describe` changes), kept alive by
 //   the `Arc<M>` in `shared.part`, which cannot change while the message is queued
 //   (`set_data` and `clear_data` check the state under the same lock that `describe` takes).
 // - `describe` moves the state to `QUEUED`; until `complete` or `cancel` moves it on, no
@@ -339,14 +360,19 @@ unsafe impl<M: dma::Memory> Buffers for Arc<Message<M>> {
                 d.device_writes,
             )
         });
+        if let Some((ptr, len, _)) = part {
+            // SAFETY: The range lies within `mem` (above), which is linear-mapped or
+            // `vmalloc` memory by the `dma::Memory` contract, and kept alive by `part`.
+            unsafe { shared.sg.fill(ptr, len) }?;
+        }
         if self.request.len > 0 {
             sg.push_out(self.request.ptr.as_ptr(), self.request.len)?;
         }
-        if let Some((ptr, len, false)) = part {
-            sg.push_out(ptr, len)?;
+        if let Some((_, _, false)) = part {
+            sg.push_table_out(&mut shared.sg)?;
         }
-        if let Some((ptr, len, true)) = part {
-            sg.push_in(ptr, len)?;
+        if let Some((_, _, true)) = part {
+            sg.push_table_in(&mut shared.sg)?;
         }
         if self.response.len > 0 {
             sg.push_in(self.response.ptr.as_ptr(), self.response.len)?;

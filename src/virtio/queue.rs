@@ -27,6 +27,7 @@ use core::{
 };
 use kernel::{
     error::to_result,
+    page::PAGE_SIZE,
     prelude::*,
     sync::{
         aref::ARef,
@@ -40,9 +41,12 @@ pub(crate) const MAX_PARTS: usize = 4;
 
 /// The list of memory parts that a token lends to the device.
 ///
-/// Device-readable ("out") parts come first, device-writable ("in") parts after them.
+/// Device-readable ("out") parts come first, device-writable ("in") parts after them. A
+/// part is one linear-mapped range, or the scatter-gather list of an [`SgTable`].
 pub(crate) struct SgBuilder {
     sg: [kernel::bindings::scatterlist; MAX_PARTS],
+    /// Per part: the list of an [`SgTable`], or NULL for the entry in `sg`.
+    tables: [*mut kernel::bindings::scatterlist; MAX_PARTS],
     out: usize,
     inp: usize,
 }
@@ -51,6 +55,7 @@ impl SgBuilder {
     fn new() -> Self {
         Self {
             sg: pin_init::zeroed(),
+            tables: [ptr::null_mut(); MAX_PARTS],
             out: 0,
             inp: 0,
         }
@@ -66,6 +71,15 @@ impl SgBuilder {
         // SAFETY: `slot` is a valid scatterlist entry; `sg_init_one` only records the address
         // and length. Validity of the memory is the token's promise (see `Buffers`).
         unsafe { sys::sg_init_one(slot, ptr.cast(), len) };
+        Ok(())
+    }
+
+    fn push_table(&mut self, table: &mut SgTable) -> Result {
+        let n = self.out + self.inp;
+        if table.len == 0 || n >= MAX_PARTS {
+            return Err(EINVAL);
+        }
+        self.tables[n] = table.entries.as_mut_ptr();
         Ok(())
     }
 
@@ -85,6 +99,108 @@ impl SgBuilder {
         self.inp += 1;
         Ok(())
     }
+
+    /// Adds the memory that `table` describes (see [`SgTable::fill`]), which the device
+    /// reads. The table must not change until the token is handed back.
+    pub(crate) fn push_table_out(&mut self, table: &mut SgTable) -> Result {
+        if self.inp != 0 {
+            return Err(EINVAL);
+        }
+        self.push_table(table)?;
+        self.out += 1;
+        Ok(())
+    }
+
+    /// Adds the memory that `table` describes, which the device writes. The table must not
+    /// change until the token is handed back.
+    pub(crate) fn push_table_in(&mut self, table: &mut SgTable) -> Result {
+        self.push_table(table)?;
+        self.inp += 1;
+        Ok(())
+    }
+}
+
+/// A scatter-gather list for one range of memory that is virtually contiguous but maybe
+/// not physically: one entry per page of `vmalloc` memory, or one entry for linear-mapped
+/// memory. Its entries are allocated up front (process context); filling it allocates
+/// nothing, so it can be done in atomic context.
+///
+/// # Invariants
+///
+/// `entries[..len]` is an initialised, end-marked list (`len <= entries.len()`), or `len`
+/// is 0.
+pub(crate) struct SgTable {
+    entries: KVec<kernel::bindings::scatterlist>,
+    len: usize,
+}
+
+// SAFETY: The entries are plain descriptions of memory (page links, offsets, lengths), valid
+// on any thread.
+unsafe impl Send for SgTable {}
+
+impl SgTable {
+    /// A table for ranges of up to `max_bytes` bytes at any offset.
+    pub(crate) fn new(max_bytes: usize) -> Result<Self> {
+        let n = if max_bytes == 0 {
+            0
+        } else {
+            max_bytes.div_ceil(PAGE_SIZE) + 1
+        };
+        let mut entries = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            entries.push(pin_init::zeroed(), GFP_KERNEL)?;
+        }
+        // INVARIANT: `len` is 0.
+        Ok(Self { entries, len: 0 })
+    }
+
+    /// Describes `len` bytes at `ptr`: linear-mapped memory (`kmalloc`, the page allocator)
+    /// or `vmalloc` memory. Fails with `EINVAL` if the range needs more entries than the
+    /// table has, or is empty.
+    ///
+    /// # Safety
+    ///
+    /// `ptr..ptr + len` is allocated memory of one of those kinds.
+    pub(crate) unsafe fn fill(&mut self, ptr: *mut u8, len: usize) -> Result {
+        self.len = 0;
+        let total = u32::try_from(len)?;
+        if total == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `is_vmalloc_addr` only compares the address with the vmalloc range.
+        if !unsafe { sys::rsnd_is_vmalloc_addr(ptr.cast()) } {
+            let first = self.entries.first_mut().ok_or(EINVAL)?;
+            // SAFETY: `first` is a valid entry; `sg_init_one` initialises it as a one-entry,
+            // end-marked list of the linear-mapped range (the caller's promise).
+            unsafe { sys::sg_init_one(first, ptr.cast(), total) };
+            // INVARIANT: one initialised, end-marked entry.
+            self.len = 1;
+            return Ok(());
+        }
+        let offset = ptr as usize % PAGE_SIZE;
+        let n = (offset + len).div_ceil(PAGE_SIZE);
+        if n > self.entries.len() {
+            return Err(EINVAL);
+        }
+        let list = self.entries.as_mut_ptr();
+        // SAFETY: `list` has at least `n` entries (checked above); `sg_init_table` zeroes
+        // them and marks entry `n - 1` as the end.
+        unsafe { sys::sg_init_table(list, n as u32) };
+        let (mut at, mut left) = (ptr, len);
+        for i in 0..n {
+            let part = left.min(PAGE_SIZE - at as usize % PAGE_SIZE);
+            // SAFETY: `i < n` entries exist. `at` lies in the caller's `vmalloc` range, as do
+            // the `part` bytes from it (they stay within its page); `vmalloc_to_page` finds
+            // the page, and `sg_set_page` keeps the end mark.
+            unsafe { sys::rsnd_sg_set_vmalloc_page(list.add(i), at.cast(), part as u32) };
+            // The last step may point just past the range; it is not used.
+            at = at.wrapping_add(part);
+            left -= part;
+        }
+        // INVARIANT: `sg_init_table` and `sg_set_page` initialised `n` entries, end-marked.
+        self.len = n;
+        Ok(())
+    }
 }
 
 /// A token that lends memory to the device while it is queued.
@@ -92,7 +208,9 @@ impl SgBuilder {
 /// # Safety
 ///
 /// The parts that [`Buffers::describe`] pushes must be in the kernel's linear mapping
-/// (`kmalloc` or the page allocator: not `vmalloc`, not the stack), and must stay allocated
+/// (`kmalloc` or the page allocator: not the stack), or `vmalloc` memory described page by
+/// page by an [`SgTable`] that the token owns and does not change meanwhile; they must stay
+/// allocated
 /// from the moment the token is queued until it is handed back (by `get_buf`, or by
 /// `shutdown`).
 ///
@@ -295,6 +413,14 @@ impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
             .ok_or(EINVAL)
     }
 
+    /// The number of entries of queue `index`'s ring: the longest descriptor chain that it
+    /// may be given.
+    pub(crate) fn ring_size(&self, index: usize) -> Result<u32> {
+        let vq = self.vq(index)?;
+        // SAFETY: `vq` is valid, and serialised by the lock.
+        Ok(unsafe { sys::virtqueue_get_vring_size(vq.as_ptr()) })
+    }
+
     /// Queues the buffers of `token` on queue `index`. Does not notify the device.
     pub(crate) fn add(&mut self, index: usize, token: Q) -> Result {
         let vq = self.vq(index)?;
@@ -302,10 +428,14 @@ impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
         token.describe(&mut sg)?;
         let (out, inp) = (sg.out, sg.inp);
         let base = sg.sg.as_mut_ptr();
-        // Each part is its own one-entry list (`sg_init_one` marks the end).
+        // Each part is its own list: a one-entry list in `sg.sg` (`sg_init_one` marks the
+        // end), or the list of an `SgTable` that the token owns.
         let mut lists: [*mut kernel::bindings::scatterlist; MAX_PARTS] =
-            // SAFETY: `i < MAX_PARTS`, so `base.add(i)` stays within `sg.sg`.
-            core::array::from_fn(|i| unsafe { base.add(i) });
+            core::array::from_fn(|i| match sg.tables[i] {
+                // SAFETY: `i < MAX_PARTS`, so `base.add(i)` stays within `sg.sg`.
+                t if t.is_null() => unsafe { base.add(i) },
+                t => t,
+            });
         let data = token.into_foreign();
         // SAFETY: `vq` is valid (checked by `vq()` under the lock, which serialises all queue
         // operations). `lists` holds `out + inp` initialised entries. By the `Buffers`

@@ -109,8 +109,10 @@ impl Stream {
                     self.id,
                     in_flight
                 );
-                let periods = self.io.lock().geo.map_or(0, |g| g.periods());
-                self.replace_msgs(periods as usize)?;
+                let geo = self.io.lock().geo;
+                if let Some(geo) = geo {
+                    self.replace_msgs(&geo)?;
+                }
                 return Err(EIO);
             }
             fsleep(Delta::from_millis(1));
@@ -118,14 +120,21 @@ impl Stream {
         }
     }
 
-    /// Allocates `n` fresh period messages, and resets the period accounting.
-    fn replace_msgs(&self, n: usize) -> Result {
+    /// Allocates fresh period messages, one per period of `geo`, and resets the period
+    /// accounting.
+    fn replace_msgs(&self, geo: &Geometry) -> Result {
+        let n = geo.periods() as usize;
         let mut msgs = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut free = KVec::with_capacity(n, GFP_KERNEL)?;
         let xfer = wire::pcm_xfer(self.id);
         for slot in (0..n).rev() {
             msgs.push(
-                Msg::new(&xfer, wire::PCM_STATUS_SIZE, period_tag(self.id, slot))?,
+                Msg::with_data(
+                    &xfer,
+                    wire::PCM_STATUS_SIZE,
+                    period_tag(self.id, slot),
+                    geo.period_bytes() as usize,
+                )?,
                 GFP_KERNEL,
             )?;
             free.push(slot, GFP_KERNEL)?;
@@ -196,7 +205,7 @@ impl Stream {
         );
         let buffer = DmaBuffer::new(params.buffer_bytes() as usize)?;
         substream.set_buffer(&buffer, params.buffer_bytes() as usize)?;
-        self.replace_msgs(geo.periods() as usize)?;
+        self.replace_msgs(&geo)?;
         let mut io = self.io.lock();
         io.geo = Some(geo);
         io.buffer = Some(buffer);

@@ -446,11 +446,13 @@ impl VirtioSnd {
                 Ok(event) => self.handle_event(event),
                 Err(e) => dev_dbg!(self.io.dev.as_ref(), "ignoring malformed event: {:?}\n", e),
             }
-            let mut q = self.io.queues.lock();
-            if let Err(e) = q.add(wire::QUEUE_EVENT, msg) {
+            let Ok(mut q) = self.io.queues.lock(wire::QUEUE_EVENT) else {
+                return;
+            };
+            if let Err(e) = q.add(msg) {
                 dev_warn!(self.io.dev.as_ref(), "lost an event buffer: {:?}\n", e);
             }
-            let _ = q.kick(wire::QUEUE_EVENT);
+            let _ = q.kick();
         });
     }
 
@@ -529,11 +531,11 @@ impl DeviceIo {
                 GFP_KERNEL,
             )?;
         }
-        let mut q = self.queues.lock();
+        let mut q = self.queues.lock(wire::QUEUE_EVENT)?;
         for msg in bufs {
-            q.add(wire::QUEUE_EVENT, msg)?;
+            q.add(msg)?;
         }
-        q.kick(wire::QUEUE_EVENT)?;
+        q.kick()?;
         Ok(())
     }
 
@@ -561,10 +563,10 @@ impl DeviceIo {
             if busy.xchg(true, ordering::Acquire) {
                 return;
             }
-            let _ = self.queues.lock().disable_cb(index);
+            let _ = self.queues.lock(index).and_then(|mut q| q.disable_cb());
             loop {
                 // A statement of its own: the queue lock must not be held while `f` runs.
-                let used = self.queues.lock().get_buf(index);
+                let used = self.queues.lock(index).ok().and_then(|mut q| q.get_buf());
                 let Some((msg, len)) = used else {
                     break;
                 };
@@ -576,7 +578,12 @@ impl DeviceIo {
             }
             // A buffer used after the last `get_buf`, whose notification found the queue
             // busy, makes `enable_cb` fail: take it too.
-            if self.queues.lock().enable_cb(index).unwrap_or(true) {
+            if self
+                .queues
+                .lock(index)
+                .and_then(|mut q| q.enable_cb())
+                .unwrap_or(true)
+            {
                 return;
             }
         }
@@ -611,13 +618,15 @@ impl DeviceIo {
             count.saturating_sub(1)
         };
         let suppress = u.suppressed();
-        let mut q = self.queues.lock();
+        let Ok(mut q) = self.queues.lock(index) else {
+            return;
+        };
         // Buffers used meanwhile are taken by the next harvest: the stream's poll timer,
         // or `drain_io` once nothing runs.
         let _ = if suppress {
-            q.disable_cb(index)
+            q.disable_cb()
         } else {
-            q.enable_cb(index).map(|_| ())
+            q.enable_cb().map(|_| ())
         };
     }
 

@@ -46,9 +46,9 @@ impl DeviceIo {
         let code = request_code(request);
         let msg = Msg::new(request, wire::HDR_SIZE + payload_len, CONTROL_TAG)?;
         {
-            let mut q = self.queues.lock();
-            q.add(wire::QUEUE_CONTROL, msg.clone())?;
-            q.kick(wire::QUEUE_CONTROL)?;
+            let mut q = self.queues.lock(wire::QUEUE_CONTROL)?;
+            q.add(msg.clone())?;
+            q.kick()?;
         }
         let written = msg.wait(self.timeout_ms).map_err(|e| match e {
             MessageError::TimedOut => {

@@ -304,7 +304,7 @@ impl PcmDevice {
 impl PcmOps for PcmDevice {
     fn open(this: &Self, substream: &OpeningSubstream<'_>) -> Result {
         let stream = this.stream(substream)?;
-        let ring = this.io.queues().lock().ring_size(stream.queue_index())?;
+        let ring = this.io.queues().lock(stream.queue_index())?.ring_size()?;
         substream.set_hardware(&hw::Hardware {
             info: INFO,
             ..hw::hardware(&stream.info, &this.limits).fit_ring(ring, PAGE_SIZE)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The virtqueues of one device, behind one interrupt-safe lock.
+//! The virtqueues of one device, each behind an interrupt-safe lock of its own.
 //!
 //! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h).
 //!
@@ -231,24 +231,24 @@ pub(crate) unsafe trait Buffers: ForeignOwnable + Send + 'static {
     fn not_queued(&self) {}
 }
 
-struct Inner<Q, const N: usize> {
-    vqs: [*mut sys::virtqueue; N],
-    /// False once the virtqueues were deleted.
-    live: bool,
+/// One virtqueue, behind its lock.
+struct Vq<Q> {
+    /// NULL once the virtqueues were deleted.
+    vq: *mut sys::virtqueue,
     _tokens: PhantomData<fn() -> Q>,
 }
 
-// SAFETY: The raw virtqueue pointers may be used from any thread (under the lock); the
-// tokens they hold are `Send`.
-unsafe impl<Q: Buffers, const N: usize> Send for Inner<Q, N> {}
+// SAFETY: The raw virtqueue pointer may be used from any thread (under the lock); the tokens
+// it holds are `Send`.
+unsafe impl<Q: Buffers> Send for Vq<Q> {}
 
-/// The `N` virtqueues of a device.
+/// The `N` virtqueues of a device, each behind a lock of its own.
 ///
 /// # Invariants
 ///
-/// While `inner.live` is true, `inner.vqs` holds the valid virtqueues that
-/// `virtio_find_vqs` returned for `dev`, and every token on them is a `Q` turned into a
-/// foreign pointer by [`QueuesGuard::add`].
+/// While `vqs[i].vq` is non-null, it is the valid virtqueue `i` that `virtio_find_vqs`
+/// returned for `dev`, and every token on it is a `Q` turned into a foreign pointer by
+/// [`QueuesGuard::add`]. The queues are found and deleted together: all are null, or none.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Virtqueues<Q: Buffers, const N: usize> {
     dev: ARef<Device>,
@@ -256,7 +256,7 @@ pub(crate) struct Virtqueues<Q: Buffers, const N: usize> {
     names: [&'static CStr; N],
     callback: extern "C" fn(*mut sys::virtqueue),
     #[pin]
-    inner: SpinLockIrq<Inner<Q, N>>,
+    vqs: [SpinLockIrq<Vq<Q>>; N],
 }
 
 impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
@@ -267,50 +267,56 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
     ) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
             // SAFETY: `dev` is a valid device being probed, with no virtqueues yet.
-            let vqs = unsafe { find_vqs(&dev, &names, callback) }?;
-            // INVARIANT: `vqs` are the queues just found, and none holds a token yet.
+            let found = unsafe { find_vqs(&dev, &names, callback) }?;
+            // INVARIANT: `found` are the queues just found, and none holds a token yet.
             Ok(try_pin_init!(Self {
                 dev,
                 names,
                 callback,
-                inner <- new_spinlock_irq!(
-                    Inner { vqs, live: true, _tokens: PhantomData },
-                    c"virtio_snd_rs:vqs"
-                ),
+                vqs <- pin_init::pin_init_array_from_fn(|i| {
+                    new_spinlock_irq!(
+                        Vq { vq: found[i], _tokens: PhantomData },
+                        c"virtio_snd_rs:vq"
+                    )
+                }),
             }? Error))
         })
     }
 
-    /// Locks the queues.
-    pub(crate) fn lock(&self) -> QueuesGuard<'_, Q, N> {
-        QueuesGuard(self.inner.lock())
+    /// Locks queue `index` (`EINVAL` if there is none).
+    pub(crate) fn lock(&self, index: usize) -> Result<QueuesGuard<'_, Q>> {
+        Ok(QueuesGuard(self.vqs.get(index).ok_or(EINVAL)?.lock()))
     }
 
-    /// Resets the device, hands every token back to `cancel`, and deletes the queues.
+    fn live(&self) -> bool {
+        self.vqs.iter().any(|q| !q.lock().vq.is_null())
+    }
+
+    /// Resets the device, hands every token back to `cancel` (with its queue's index), and
+    /// deletes the queues.
     ///
     /// Afterwards every operation fails with `ENODEV`, until [`Virtqueues::restart`]. Must be
     /// called in process context; calling it again does nothing.
     pub(crate) fn shutdown(&self, mut cancel: impl FnMut(usize, Q)) {
-        if !self.inner.lock().live {
+        if !self.live() {
             return;
         }
         // The reset waits for running callbacks, and stops the device from using buffers.
         self.dev.reset_raw();
-        let vqs = {
-            let mut inner = self.inner.lock();
-            if !inner.live {
-                return;
-            }
-            inner.live = false;
-            for (i, &vq) in inner.vqs.iter().enumerate() {
-                // SAFETY: The queues are still valid (deleted below), and the device is reset.
+        let mut deleted = false;
+        for (i, q) in self.vqs.iter().enumerate() {
+            let mut q = q.lock();
+            let vq = core::mem::replace(&mut q.vq, ptr::null_mut());
+            if !vq.is_null() {
+                // SAFETY: The queue is still valid (deleted below), and the device is reset.
                 unsafe { drain::<Q>(vq, |t| cancel(i, t)) };
+                deleted = true;
             }
-            inner.vqs
-        };
-        let _ = vqs;
-        // SAFETY: The queues were found for `dev`, and no token is left on them.
-        unsafe { sys::rsnd_virtio_del_vqs(self.dev.as_raw()) };
+        }
+        if deleted {
+            // SAFETY: The queues were found for `dev`, and no token is left on them.
+            unsafe { sys::rsnd_virtio_del_vqs(self.dev.as_raw()) };
+        }
     }
 
     /// Finds the queues again after a [`Virtqueues::shutdown`] (a resume from system sleep);
@@ -319,16 +325,16 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
     /// Must be called in process context, serialised with `shutdown` (the driver core does:
     /// both run under the device lock, from `freeze`/`restore` or `remove`).
     pub(crate) fn restart(&self) -> Result {
-        if self.inner.lock().live {
+        if self.live() {
             return Ok(());
         }
         // SAFETY: `dev` is a valid device whose queues were deleted by `shutdown` (not live),
         // and the caller serialises this with `shutdown`, so no queue exists.
-        let vqs = unsafe { find_vqs(&self.dev, &self.names, self.callback) }?;
-        let mut inner = self.inner.lock();
-        // INVARIANT: `vqs` are the queues just found, and none holds a token yet.
-        inner.vqs = vqs;
-        inner.live = true;
+        let found = unsafe { find_vqs(&self.dev, &self.names, self.callback) }?;
+        for (q, vq) in self.vqs.iter().zip(found) {
+            // INVARIANT: `vq` is the queue just found, and holds no token yet.
+            q.lock().vq = vq;
+        }
         Ok(())
     }
 }
@@ -396,34 +402,25 @@ impl<Q: Buffers, const N: usize> PinnedDrop for Virtqueues<Q, N> {
     }
 }
 
-/// The locked queues of a [`Virtqueues`].
-pub(crate) struct QueuesGuard<'a, Q: Buffers, const N: usize>(
-    Guard<'a, Inner<Q, N>, SpinLockIrqBackend>,
-);
+/// One locked queue of a [`Virtqueues`].
+pub(crate) struct QueuesGuard<'a, Q: Buffers>(Guard<'a, Vq<Q>, SpinLockIrqBackend>);
 
-impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
-    fn vq(&self, index: usize) -> Result<NonNull<sys::virtqueue>> {
-        if !self.0.live {
-            return Err(ENODEV);
-        }
-        self.0
-            .vqs
-            .get(index)
-            .and_then(|&vq| NonNull::new(vq))
-            .ok_or(EINVAL)
+impl<Q: Buffers> QueuesGuard<'_, Q> {
+    fn vq(&self) -> Result<NonNull<sys::virtqueue>> {
+        NonNull::new(self.0.vq).ok_or(ENODEV)
     }
 
-    /// The number of entries of queue `index`'s ring: the longest descriptor chain that it
-    /// may be given.
-    pub(crate) fn ring_size(&self, index: usize) -> Result<u32> {
-        let vq = self.vq(index)?;
+    /// The number of entries of the queue's ring: the longest descriptor chain that it may
+    /// be given.
+    pub(crate) fn ring_size(&self) -> Result<u32> {
+        let vq = self.vq()?;
         // SAFETY: `vq` is valid, and serialised by the lock.
         Ok(unsafe { sys::virtqueue_get_vring_size(vq.as_ptr()) })
     }
 
-    /// Queues the buffers of `token` on queue `index`. Does not notify the device.
-    pub(crate) fn add(&mut self, index: usize, token: Q) -> Result {
-        let vq = self.vq(index)?;
+    /// Queues the buffers of `token`. Does not notify the device.
+    pub(crate) fn add(&mut self, token: Q) -> Result {
+        let vq = self.vq()?;
         let mut sg = SgBuilder::new();
         token.describe(&mut sg)?;
         let (out, inp) = (sg.out, sg.inp);
@@ -459,9 +456,9 @@ impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
         Ok(())
     }
 
-    /// Takes back one used token of queue `index`, with the number of bytes the device wrote.
-    pub(crate) fn get_buf(&mut self, index: usize) -> Option<(Q, u32)> {
-        let vq = self.vq(index).ok()?;
+    /// Takes back one used token, with the number of bytes the device wrote.
+    pub(crate) fn get_buf(&mut self) -> Option<(Q, u32)> {
+        let vq = self.vq().ok()?;
         let mut len = 0u32;
         // SAFETY: `vq` is valid, and serialised by the lock.
         let t = unsafe { sys::virtqueue_get_buf(vq.as_ptr(), &mut len) };
@@ -469,11 +466,11 @@ impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
         NonNull::new(t).map(|t| (unsafe { Q::from_foreign(t.as_ptr().cast()) }, len))
     }
 
-    /// Notifies the device of new buffers on queue `index`, if it asked to be notified.
+    /// Notifies the device of new buffers, if it asked to be notified.
     ///
     /// Returns whether a notification was sent.
-    pub(crate) fn kick(&mut self, index: usize) -> Result<bool> {
-        let vq = self.vq(index)?;
+    pub(crate) fn kick(&mut self) -> Result<bool> {
+        let vq = self.vq()?;
         // SAFETY: `vq` is valid, and serialised by the lock.
         if unsafe { sys::virtqueue_kick_prepare(vq.as_ptr()) } {
             // SAFETY: `vq` is valid.
@@ -485,19 +482,19 @@ impl<Q: Buffers, const N: usize> QueuesGuard<'_, Q, N> {
         Ok(false)
     }
 
-    /// Asks the device not to interrupt for queue `index` (a hint only).
-    pub(crate) fn disable_cb(&mut self, index: usize) -> Result {
-        let vq = self.vq(index)?;
+    /// Asks the device not to interrupt for the queue (a hint only).
+    pub(crate) fn disable_cb(&mut self) -> Result {
+        let vq = self.vq()?;
         // SAFETY: `vq` is valid, and serialised by the lock.
         unsafe { sys::virtqueue_disable_cb(vq.as_ptr()) };
         Ok(())
     }
 
-    /// Re-enables interrupts for queue `index`.
+    /// Re-enables interrupts for the queue.
     ///
     /// Returns false if buffers were used in the meantime: the caller should poll again.
-    pub(crate) fn enable_cb(&mut self, index: usize) -> Result<bool> {
-        let vq = self.vq(index)?;
+    pub(crate) fn enable_cb(&mut self) -> Result<bool> {
+        let vq = self.vq()?;
         // SAFETY: `vq` is valid, and serialised by the lock.
         Ok(unsafe { sys::virtqueue_enable_cb(vq.as_ptr()) })
     }

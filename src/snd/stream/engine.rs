@@ -121,7 +121,7 @@ impl Stream {
     pub(super) fn kick_pending(&self, snd: &DeviceIo, io: &mut Io) -> Result {
         if io.unkicked > 0 {
             io.unkicked = 0;
-            snd.queues().lock().kick(self.queue_index())?;
+            snd.queues().lock(self.queue_index())?.kick()?;
         }
         Ok(())
     }
@@ -156,7 +156,7 @@ impl Stream {
             let silence = pad == Pad::Flush && n == 0 && io.periods.in_flight() == 0;
             (if silence { 1 } else { n }, written)
         };
-        let mut q = snd.queues().lock();
+        let mut q = snd.queues().lock(self.queue_index())?;
         for _ in 0..n {
             let Some(slot) = io.free.pop() else {
                 break;
@@ -184,7 +184,7 @@ impl Stream {
                         self.is_capture(),
                     )
                 })
-                .and_then(|()| q.add(self.queue_index(), msg));
+                .and_then(|()| q.add(msg));
             if let Err(e) = queued {
                 // Keep the slot; the next fill retries.
                 let _ = io.free.push(slot, GFP_ATOMIC);
@@ -215,7 +215,7 @@ impl Stream {
         };
         if notify {
             io.unkicked = 0;
-            q.kick(self.queue_index())?;
+            q.kick()?;
         }
         Ok(())
     }

@@ -174,9 +174,9 @@ impl Stream {
             this.kick_pending(snd, &mut io)?;
         }
         let sent = {
-            let mut q = snd.queues().lock();
-            q.add(wire::QUEUE_CONTROL, msg)
-                .and_then(|()| q.kick(wire::QUEUE_CONTROL))
+            snd.queues()
+                .lock(wire::QUEUE_CONTROL)
+                .and_then(|mut q| q.add(msg).and_then(|()| q.kick()))
         };
         if let Err(e) = sent {
             if start {

@@ -22,6 +22,9 @@ kernel_key() { # [--kernel2] [FRAGMENT...]
 		sha256sum | cut -c1-16
 }
 KSRC="$BENCH_CACHE/$LINUX_SOURCE_PKG-$LINUX_SOURCE_VERSION/src"
+# Clippy of the same Debian source as rustc-web (rust-web-clippy, so of $RUSTC_WEB_VERSION:
+# setup.sh checks), which reads the kernel crates' metadata that this rustc wrote.
+CLIPPY_DRIVER=/usr/bin/clippy-driver
 # The gating guest kernels boot with the kernel's detectors on (lockdep, KFENCE, kmemleak,
 # debug objects, hung-task and soft-lockup detectors, Rust overflow checks): both fragments,
 # merged in this order. Every run of scripts/test.sh boots one of them.

@@ -28,7 +28,7 @@ mkdir -p "$BENCH_CACHE"
 
 HOST_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod python3
-	rustc-web rust-web-src
+	rustc-web rust-web-src rust-web-clippy
 	"libclang1-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "llvm-$LLVM_VERSION"
 	busybox-static alsa-utils pulseaudio pulseaudio-utils libasound2-dev
 	sox dkms gnuplot-nox
@@ -86,6 +86,10 @@ apt_packages() {
 		"qemu-system-gui=$QEMU_VERSION" "qemu-system-modules-opengl=$QEMU_VERSION" >/dev/null
 	"$RUSTC" --version | grep -q " $RUSTC_WEB_VERSION" ||
 		die "$RUSTC is not $RUSTC_WEB_VERSION: $("$RUSTC" --version)"
+	# clippy 0.1.N goes with rustc 1.N.
+	local minor=${RUSTC_WEB_VERSION#1.}
+	"$CLIPPY_DRIVER" --version | grep -q " 0\.1\.${minor%%.*}\b" ||
+		die "$CLIPPY_DRIVER does not match rustc $RUSTC_WEB_VERSION: $("$CLIPPY_DRIVER" --version)"
 	echo "$want" >"$BENCH_CACHE/.apt-stamp"
 }
 

@@ -4,7 +4,8 @@
 # The project's test command (README.md; .ci/run calls it):
 #   1. setup (idempotent, cached), the test clients, and the module build, warnings refused,
 #      against the 7.2 gating kernel and (a copy in $KDIR2) against the 7.3 one;
-#   2. host tests: rustfmt check, `cargo test` of the pure logic, the test device's own
+#   2. host tests: rustfmt check, clippy (the kernel's lint set, by the clippy of the same
+#      compiler), `cargo test` of the pure logic, the test device's own
 #      tests, the install paths; each prints its own "NAME: N passed, N failed" line;
 #   3. guest tests: each tests/guest/*.sh run of GUEST_RUNS under QEMU, reporting KTAP.
 # The guest results are merged into one KTAP document, $RESULTS/guest.ktap, with one
@@ -105,6 +106,21 @@ if make -C "$BENCH_ROOT" -s fmt-check >"$RESULTS/fmt.log" 2>&1; then
 else
 	head -40 "$RESULTS/fmt.log"
 	bfail=$((bfail + 1))
+fi
+if ((COMPARE == 0)); then
+	# Clippy with the kernel's lint set (CLIPPY=1), by the clippy of the compiler that built
+	# the kernel (scripts/versions.env), on a copy; the object is removed first, so that
+	# clippy runs even when nothing changed.
+	step "test: clippy ($("$CLIPPY_DRIVER" --version 2>/dev/null); warnings are errors)"
+	clippy_log=$RESULTS/clippy.log
+	rm -f "$KDIR_DEFAULT/virtio-snd-rs-module/src/lib.o"
+	if build_module_copy "$KDIR_DEFAULT" CLIPPY=1 CLIPPY_DRIVER="$CLIPPY_DRIVER" >/dev/null \
+		2>"$clippy_log" && ! grep -qE '^(warning|error)' "$clippy_log"; then
+		bpass=$((bpass + 1))
+	else
+		head -60 "$clippy_log"
+		bfail=$((bfail + 1))
+	fi
 fi
 hstep build "$bpass" "$bfail"
 

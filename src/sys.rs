@@ -17,6 +17,10 @@
     dead_code,
     missing_docs,
     clippy::all,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::undocumented_unsafe_blocks,
     improper_ctypes,
     unsafe_op_in_unsafe_fn
 )]

@@ -29,7 +29,9 @@ use kernel::{
         VTABLE_DEFAULT_ERROR, //
     },
     ffi::{
+        c_char,
         c_int,
+        c_long,
         c_uint,
         c_ulong, //
     },
@@ -89,7 +91,7 @@ impl ElemInfo<'_> {
     /// Sets the value type (`SNDRV_CTL_ELEM_TYPE_*`) and the number of members.
     pub(crate) fn set_type(&mut self, ty: u32, count: u32) {
         let i = self.info();
-        i.type_ = ty as _;
+        i.type_ = ty as sys::snd_ctl_elem_type_t;
         i.count = count;
     }
 
@@ -98,9 +100,9 @@ impl ElemInfo<'_> {
         // SAFETY: The union holds plain integers: any member may be written.
         let v = unsafe { self.info().value.integer.as_mut() };
         // `long` is 64 bits wide on the architectures this driver builds for.
-        v.min = min as _;
-        v.max = max as _;
-        v.step = step as _;
+        v.min = min as c_long;
+        v.max = max as c_long;
+        v.step = step as c_long;
     }
 
     /// Sets the limits of a 64-bit integer element.
@@ -130,7 +132,7 @@ impl ElemInfo<'_> {
         let dst = unsafe { &mut self.info().value.enumerated.as_mut().name };
         let n = name.len().min(dst.len().saturating_sub(1));
         for (d, s) in dst.iter_mut().zip(name.iter().take(n)) {
-            *d = *s as _;
+            *d = *s as c_char;
         }
         if let Some(rest) = dst.get_mut(n..) {
             rest.fill(0);
@@ -173,7 +175,7 @@ impl ElemValue<'_> {
         // SAFETY: As in `integer`; writing a member of a plain-data union is sound.
         let v = unsafe { &mut self.value_mut().value.integer.value };
         if let Some(d) = v.get_mut(i) {
-            *d = x as _;
+            *d = x as c_long;
         }
     }
 
@@ -379,7 +381,7 @@ impl<T: ControlOps> Control<T> {
         // SAFETY: `private_data` holds the `Arc<T>` of `add`, alive as long as the element.
         let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*k).private_data) };
         // SAFETY: The element is valid (function safety requirement).
-        let index = unsafe { (*k).private_value } as usize;
+        let index = unsafe { (*k).private_value };
         f(&data, index)
     }
 
@@ -426,8 +428,8 @@ impl<T: ControlOps> Control<T> {
             _ => return EINVAL.to_errno(),
         };
         let slice = UserSlice::new(UserPtr::from_ptr(buf.cast()), size as usize);
-        // SAFETY: ALSA calls the callbacks with a valid element of this group.
         from_result(|| {
+            // SAFETY: ALSA calls the callbacks with a valid element of this group.
             unsafe { Self::with(k, |d, n| T::tlv(d, n, op, slice, size as usize)) }.map(|()| 0)
         })
     }

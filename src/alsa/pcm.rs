@@ -356,6 +356,10 @@ impl<T: PcmOps> Pcm<T> {
     /// Creates PCM device number `device` on `card`, with `name` as its id and name.
     ///
     /// `nonatomic` lets the callbacks sleep (trigger and pointer included).
+    ///
+    /// Returns the PCM under construction, to which channel maps may be added before the
+    /// card is registered.
+    #[expect(clippy::new_ret_no_self)]
     pub(crate) fn new<'a>(
         card: &'a mut Card,
         device: u32,
@@ -700,7 +704,7 @@ impl Substream<'_> {
     pub(crate) fn set_wait_time(&self, ms: u32) {
         // SAFETY: By the type invariant the substream is valid; `wait_time` is read by the
         // read/write paths, which cannot run during the sleeping callbacks that call this.
-        unsafe { (*self.ptr).wait_time = ms as _ };
+        unsafe { (*self.ptr).wait_time = ms as c_long };
     }
 
     /// Installs `buf` as the runtime buffer (the caller keeps `buf` alive until
@@ -826,7 +830,9 @@ impl LockedSubstream<'_> {
     pub(crate) fn set_delay(&self, frames: u64) {
         // SAFETY: The runtime is allocated (the substream is open). ALSA reads the delay under
         // the stream lock, which the type invariant says is held: no access races this write.
-        unsafe { (*self.0.runtime()).delay = frames.min(i64::MAX as u64) as _ };
+        unsafe {
+            (*self.0.runtime()).delay = frames.min(i64::MAX as u64) as sys::snd_pcm_sframes_t
+        };
     }
 }
 

@@ -189,7 +189,7 @@ pub(super) fn register(
     for &nid in nids.iter() {
         let mut data = PcmDevice {
             io: io.clone(),
-            limits: limits,
+            limits,
             playback: KVec::new(),
             capture: KVec::new(),
         };

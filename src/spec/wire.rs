@@ -199,7 +199,7 @@ pub(crate) struct QueryInfo {
 
 impl QueryInfo {
     /// Serialises the request.
-    pub(crate) fn to_bytes(&self) -> [u8; QUERY_INFO_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; QUERY_INFO_SIZE] {
         let mut out = [0u8; QUERY_INFO_SIZE];
         put32(&mut out, 0, self.code);
         put32(&mut out, 4, self.start_id);
@@ -251,7 +251,7 @@ impl PcmInfo {
     }
 
     /// Serialises the entry (used by tests and by test devices).
-    pub(crate) fn to_bytes(&self) -> [u8; PCM_INFO_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; PCM_INFO_SIZE] {
         let mut out = [0u8; PCM_INFO_SIZE];
         put32(&mut out, 0, self.hda_fn_nid);
         put32(&mut out, 4, self.features);
@@ -276,7 +276,7 @@ pub(crate) struct PcmHdr {
 
 impl PcmHdr {
     /// Serialises the request.
-    pub(crate) fn to_bytes(&self) -> [u8; PCM_HDR_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; PCM_HDR_SIZE] {
         let mut out = [0u8; PCM_HDR_SIZE];
         put32(&mut out, 0, self.code);
         put32(&mut out, 4, self.stream_id);
@@ -300,7 +300,7 @@ pub(crate) struct PcmSetParams {
 
 impl PcmSetParams {
     /// Serialises the request.
-    pub(crate) fn to_bytes(&self) -> [u8; PCM_SET_PARAMS_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; PCM_SET_PARAMS_SIZE] {
         let mut out = [0u8; PCM_SET_PARAMS_SIZE];
         put32(&mut out, 0, code::PCM_SET_PARAMS);
         put32(&mut out, 4, self.stream_id);

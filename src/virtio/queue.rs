@@ -306,7 +306,7 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
         let mut deleted = false;
         for (i, q) in self.vqs.iter().enumerate() {
             let mut q = q.lock();
-            let vq = core::mem::replace(&mut q.vq, ptr::null_mut());
+            let vq = core::mem::take(&mut q.vq);
             if !vq.is_null() {
                 // SAFETY: The queue is still valid (deleted below), and the device is reset.
                 unsafe { drain::<Q>(vq, |t| cancel(i, t)) };

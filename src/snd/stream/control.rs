@@ -163,7 +163,8 @@ impl Stream {
         let frame_bytes = params.frame_bytes();
         let geo = Geometry::new(frame_bytes, params.period_bytes(), params.buffer_bytes())
             .map_err(|_| EINVAL)?;
-        let period_ns = u64::from(geo.period_frames())
+        let period_ns = geo
+            .period_frames()
             .saturating_mul(1_000_000_000)
             .checked_div(u64::from(params.rate()))
             .ok_or(EINVAL)?;

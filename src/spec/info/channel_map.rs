@@ -226,7 +226,7 @@ impl ChmapInfo {
     }
 
     /// Serialises the entry (used by tests and by test devices).
-    pub(crate) fn to_bytes(&self) -> [u8; CHMAP_INFO_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; CHMAP_INFO_SIZE] {
         let mut out = [0u8; CHMAP_INFO_SIZE];
         put32(&mut out, 0, self.hda_fn_nid);
         out[4] = direction_to_wire(self.direction);
@@ -261,7 +261,7 @@ impl ChmapInfo {
     /// ALSA maps have at most [`ALSA_CHMAP_MAX_SIZE`] channels: a longer map gives `None`
     /// (the driver leaves it out), since a map cut short would describe another stream. The
     /// C driver cuts it.
-    pub(crate) fn to_alsa(&self) -> Option<AlsaChmap> {
+    pub(crate) fn to_alsa(self) -> Option<AlsaChmap> {
         if usize::from(self.channels) > ALSA_CHMAP_MAX_SIZE {
             return None;
         }

@@ -389,7 +389,7 @@ impl CtlInfo {
     }
 
     /// Serialises the entry (used by tests and by test devices).
-    pub(crate) fn to_bytes(&self) -> [u8; CTL_INFO_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; CTL_INFO_SIZE] {
         let mut out = [0u8; CTL_INFO_SIZE];
         put32(&mut out, 0, self.hda_fn_nid);
         put32(&mut out, 4, self.role.to_wire());
@@ -765,7 +765,7 @@ impl CtlTlv {
     }
 
     /// Serialises the header (the first part of a `TLV_WRITE` or `TLV_COMMAND` payload).
-    pub(crate) fn to_bytes(&self) -> [u8; CTL_TLV_HDR_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; CTL_TLV_HDR_SIZE] {
         let mut out = [0u8; CTL_TLV_HDR_SIZE];
         put32(&mut out, 0, self.ty);
         put32(&mut out, 4, self.length);
@@ -819,7 +819,7 @@ impl CtlEvent {
     }
 
     /// The event data (`le32` at offset 4 of the event), for tests and test devices.
-    pub(crate) fn to_data(&self) -> u32 {
+    pub(crate) fn to_data(self) -> u32 {
         u32::from(self.control_id) | (u32::from(self.mask) << 16)
     }
 

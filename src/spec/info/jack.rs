@@ -223,7 +223,7 @@ impl JackInfo {
     }
 
     /// Serialises the entry (used by tests and by test devices).
-    pub(crate) fn to_bytes(&self) -> [u8; JACK_INFO_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; JACK_INFO_SIZE] {
         let mut out = [0u8; JACK_INFO_SIZE];
         put32(&mut out, 0, self.hda_fn_nid);
         put32(&mut out, 4, self.features);
@@ -268,7 +268,7 @@ pub(crate) struct JackRemap {
 
 impl JackRemap {
     /// Serialises the request.
-    pub(crate) fn to_bytes(&self) -> [u8; JACK_REMAP_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; JACK_REMAP_SIZE] {
         let mut out = [0u8; JACK_REMAP_SIZE];
         put32(&mut out, 0, code::JACK_REMAP);
         put32(&mut out, 4, self.jack_id);

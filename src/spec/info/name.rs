@@ -80,7 +80,7 @@ impl<const N: usize> Name<N> {
     }
 
     /// The wire field: the name, then zeros.
-    pub(crate) fn to_bytes(&self) -> [u8; N] {
+    pub(crate) fn to_bytes(self) -> [u8; N] {
         self.bytes
     }
 }

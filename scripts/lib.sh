@@ -66,9 +66,10 @@ config_check() { # KDIR FRAGMENT...
 }
 
 # Builds the module against KDIR in a copy of the source under KDIR (the normal build in
-# src/ stays untouched; Kbuild's MO= does not work for this module). Prints the .ko path.
+# src/ stays untouched; Kbuild's MO= does not work for this module), or in $MODULE_COPY.
+# Prints the .ko path.
 build_module_copy() { # KDIR [MAKE ARGS...]
-	local kdir=$1 copy=$1/virtio-snd-rs-module
+	local kdir=$1 copy=${MODULE_COPY:-$1/virtio-snd-rs-module}
 	shift
 	mkdir -p "$copy"
 	# tar keeps the mtimes, so that an unchanged file is not rebuilt.

@@ -109,13 +109,15 @@ else
 fi
 if ((COMPARE == 0)); then
 	# Clippy with the kernel's lint set (CLIPPY=1), by the clippy of the compiler that built
-	# the kernel (scripts/versions.env), on a copy; the object is removed first, so that
-	# clippy runs even when nothing changed.
+	# the kernel (scripts/lib.sh), in a fresh copy of its own (about 15 s), so that it always
+	# runs and nothing of another build's state is left in it.
 	step "test: clippy ($("$CLIPPY_DRIVER" --version 2>/dev/null); warnings are errors)"
 	clippy_log=$RESULTS/clippy.log
-	rm -f "$KDIR_DEFAULT/virtio-snd-rs-module/src/lib.o"
-	if build_module_copy "$KDIR_DEFAULT" CLIPPY=1 CLIPPY_DRIVER="$CLIPPY_DRIVER" >/dev/null \
-		2>"$clippy_log" && ! grep -qE '^(warning|error)' "$clippy_log"; then
+	clippy_copy=$KDIR_DEFAULT/virtio-snd-rs-clippy
+	rm -rf "$clippy_copy"
+	if MODULE_COPY=$clippy_copy build_module_copy "$KDIR_DEFAULT" CLIPPY=1 \
+		CLIPPY_DRIVER="$CLIPPY_DRIVER" >/dev/null 2>"$clippy_log" &&
+		! grep -qE '^(warning|error)' "$clippy_log"; then
 		bpass=$((bpass + 1))
 	else
 		head -60 "$clippy_log"

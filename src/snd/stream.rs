@@ -253,7 +253,7 @@ impl Stream {
                         period_time: Delta::ZERO,
                         device_polls: false,
                         padded_underrun: false,
-                    wants_room: false,
+                        wants_room: false,
                         xruns: 0,
                         io_errors: 0,
                     },

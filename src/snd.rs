@@ -23,7 +23,10 @@ mod stream;
 
 use crate::{
     alsa::card::Card,
-    alsa::pcm::DmaBuffer,
+    alsa::pcm::{
+        DmaBuffer,
+        LockedSubstream, //
+    },
     compat,
     spec::{
         hw::Limits,
@@ -659,15 +662,50 @@ impl DeviceIo {
             }
         });
         // The harvest made room: the streams that found the queue full queue their periods.
-        if self
+        for s in self.room_made(index) {
+            s.retry_fill(self);
+        }
+    }
+
+    /// The streams of queue `index` to retry their refill, if one found the queue full
+    /// since the last call (a harvest just made room).
+    fn room_made(&self, index: usize) -> impl Iterator<Item = &Arc<Stream>> {
+        let wanted = self
             .room_wanted
             .get(index)
-            .is_some_and(|w| w.xchg(false, ordering::Relaxed))
-        {
-            for s in self.streams().filter(|s| s.queue_index() == index) {
-                s.retry_fill(self);
+            .is_some_and(|w| w.xchg(false, ordering::Relaxed));
+        self.streams()
+            .filter(move |s| wanted && s.queue_index() == index)
+    }
+
+    /// Harvests the queue of `own` from its `pointer` (atomic context, `own`'s stream lock
+    /// held): `own`'s completions take effect here; another stream's are taken back, and its
+    /// poll timer does the rest (the stream lock of one substream is never taken under
+    /// another's). Returns `false` if `own` ran into an xrun.
+    fn io_done_locked(&self, own: &Stream, substream: &LockedSubstream<'_>) -> bool {
+        let index = own.queue_index();
+        self.harvest(index, |msg, len| {
+            let (id, slot) = stream::split_tag(msg.tag());
+            match (self.stream(id), slot) {
+                (Some(s), Some(slot)) if s.id == own.id => {
+                    s.account(msg, slot, len);
+                }
+                (Some(s), Some(slot)) => {
+                    if s.account(msg, slot, len) {
+                        s.poke();
+                    }
+                }
+                _ => {
+                    dev_warn!(self.dev.as_ref(), "unexpected buffer on queue {}\n", index);
+                    msg.complete(len);
+                }
             }
+        });
+        // `own` refills in `service_locked`; the others, in their timer.
+        for s in self.room_made(index).filter(|s| s.id != own.id) {
+            s.poke();
         }
+        own.service_locked(self, substream)
     }
 
     /// A stream found queue `index` full (called under the queue lock): the next harvest of

@@ -51,6 +51,17 @@ pub(crate) mod info {
     pub(crate) const SYNC_APPLPTR: u32 = sys::SNDRV_PCM_INFO_SYNC_APPLPTR;
     pub(crate) const DRAIN_TRIGGER: u32 = sys::SNDRV_PCM_INFO_DRAIN_TRIGGER;
     pub(crate) const RESUME: u32 = sys::SNDRV_PCM_INFO_RESUME;
+    pub(crate) const NO_PERIOD_WAKEUP: u32 = sys::SNDRV_PCM_INFO_NO_PERIOD_WAKEUP;
+}
+
+/// What `pointer` tells the ALSA core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Position {
+    /// The hardware position, in frames, in `0..buffer_size`.
+    Frames(usize),
+    /// The hardware ran past the application (`SNDRV_PCM_POS_XRUN`): the core stops the
+    /// substream with an xrun.
+    Xrun,
 }
 
 /// The ALSA state of a substream (`SNDRV_PCM_STATE_*`).
@@ -254,8 +265,8 @@ pub(crate) trait PcmOps: Send + Sync + Sized + 'static {
         let _ = (this, substream);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// Returns the hardware position in frames, in `0..buffer_size`.
-    fn pointer(this: &Self, substream: &LockedSubstream<'_>) -> usize {
+    /// Returns the hardware position.
+    fn pointer(this: &Self, substream: &LockedSubstream<'_>) -> Position {
         let _ = (this, substream);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -580,8 +591,11 @@ impl<T: PcmOps> Pcm<T> {
     extern "C" fn pointer_cb(s: *mut sys::snd_pcm_substream) -> sys::snd_pcm_uframes_t {
         // SAFETY: ALSA calls the callbacks with a valid substream of this PCM, and `pointer`
         // under the stream lock.
-        let pos = unsafe { Self::with_locked(s, |d, s| T::pointer(d, s)) };
-        pos as sys::snd_pcm_uframes_t
+        match unsafe { Self::with_locked(s, |d, s| T::pointer(d, s)) } {
+            Position::Frames(frames) => frames as sys::snd_pcm_uframes_t,
+            // `SNDRV_PCM_POS_XRUN`, a macro that bindgen does not translate.
+            Position::Xrun => sys::snd_pcm_uframes_t::MAX,
+        }
     }
 
     extern "C" fn ioctl_cb(
@@ -688,6 +702,16 @@ impl Substream<'_> {
         // SAFETY: The lock was taken above, with these flags.
         unsafe { sys::snd_pcm_stream_unlock_irqrestore(self.ptr, flags) };
         r
+    }
+
+    /// Whether the application disabled period wakeups (`SNDRV_PCM_HW_PARAMS_NO_PERIOD_WAKEUP`,
+    /// allowed when the hardware declares `NO_PERIOD_WAKEUP`): it then finds the position
+    /// on its own timer, and `snd_pcm_period_elapsed` wakes nobody.
+    pub(crate) fn no_period_wakeup(&self) -> bool {
+        // SAFETY: By the type invariant the substream is valid, and it is open, so its runtime
+        // is allocated. The flag is set in `hw_params`, which does not run concurrently with
+        // the callbacks that read it.
+        unsafe { sys::rsnd_pcm_no_period_wakeup(self.ptr) }
     }
 
     /// The application position, in frames on the boundary ring.

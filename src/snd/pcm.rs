@@ -29,6 +29,7 @@ use crate::{
             OpeningSubstream,
             Pcm,
             PcmOps,
+            Position,
             Substream,
             SubstreamSlot,
             TriggerCmd, //
@@ -64,6 +65,9 @@ use kernel::{
 /// - `NO_REWINDS`: queued periods belong to the device.
 /// - `DRAIN_TRIGGER`: a drain queues the last, partial period at once (padded with
 ///   silence), also when the drain is what starts the stream.
+/// - `NO_PERIOD_WAKEUP`: an application that reads the position on its own timer (a sound
+///   server) may turn period wakeups off; the stream then takes no interrupts, `pointer`
+///   takes the completions, and a timer expires only if the device stalls for a buffer.
 /// - `RESUME`: after a system sleep, the driver has set the streams up again on the device
 ///   (`VirtioSnd::resume`), and the `RESUME` trigger starts them where they stopped.
 const INFO: u32 = info::MMAP
@@ -75,7 +79,8 @@ const INFO: u32 = info::MMAP
     | info::NO_REWINDS
     | info::SYNC_APPLPTR
     | info::DRAIN_TRIGGER
-    | info::RESUME;
+    | info::RESUME
+    | info::NO_PERIOD_WAKEUP;
 
 /// Asks the device for the description of all its streams.
 ///
@@ -342,8 +347,9 @@ impl PcmOps for PcmDevice {
         this.stream(substream)?.sync_stop(&this.io)
     }
 
-    fn pointer(this: &Self, substream: &LockedSubstream<'_>) -> usize {
-        this.stream(substream).map_or(0, |s| s.pointer(substream))
+    fn pointer(this: &Self, substream: &LockedSubstream<'_>) -> Position {
+        this.stream(substream)
+            .map_or(Position::Frames(0), |s| s.pointer(&this.io, substream))
     }
 
     fn ack(this: &Self, substream: &LockedSubstream<'_>) -> Result {

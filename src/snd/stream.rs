@@ -181,11 +181,31 @@ struct Io {
     /// `fill` found the virtqueue full: the next completion on the queue retries
     /// ([`Stream::retry_fill`]).
     wants_room: bool,
+    /// The application disabled period wakeups (read at each start): the stream polls,
+    /// `pointer` harvests its queue, and its timer is a watchdog, pushed back by every
+    /// `pointer` that finds progress.
+    no_wakeup: bool,
+    /// The interval of the poll timer: a period, or the buffer's length if `no_wakeup`.
+    tick: Delta,
+    /// Completions taken back whose effects ALSA has not seen yet ([`Stream::service`]).
+    service_pending: bool,
+    /// One of them carried an error status, or none at all.
+    error_pending: bool,
+    /// The parts of the buffer that short capture periods left unwritten, to be silenced
+    /// before ALSA sees those periods (capacity: one per slot, so pushing never allocates).
+    silence: KVec<(usize, usize)>,
     xruns: u64,
     io_errors: u64,
 }
 
 impl Io {
+    /// Forgets the completions whose effects ALSA has not seen (the stream starts afresh).
+    fn clear_pending(&mut self) {
+        self.service_pending = false;
+        self.error_pending = false;
+        self.silence.clear();
+    }
+
     /// Marks every period slot free (no message of the stream is on the device).
     fn free_every_slot(&mut self) -> Result {
         let n = self.msgs.len();
@@ -254,6 +274,11 @@ impl Stream {
                         device_polls: false,
                         padded_underrun: false,
                         wants_room: false,
+                        no_wakeup: false,
+                        tick: Delta::ZERO,
+                        service_pending: false,
+                        error_pending: false,
+                        silence: KVec::new(),
                         xruns: 0,
                         io_errors: 0,
                     },

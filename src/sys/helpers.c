@@ -110,3 +110,9 @@ void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,
 {
 	snd_pcm_set_runtime_buffer(substream, dmab);
 }
+
+/* A bitfield of the runtime: bindgen's accessors would need a reference to it. */
+bool rsnd_pcm_no_period_wakeup(const struct snd_pcm_substream *substream)
+{
+	return substream->runtime->no_period_wakeup;
+}

@@ -43,5 +43,6 @@ void rsnd_sg_set_vmalloc_page(struct scatterlist *sg, const void *addr,
 			      unsigned int len);
 void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,
 				 struct snd_dma_buffer *dmab);
+bool rsnd_pcm_no_period_wakeup(const struct snd_pcm_substream *substream);
 
 #endif /* VIRTIO_SND_RS_HELPERS_H */

@@ -37,6 +37,10 @@
  *                         (--pause-at, --xrun-at, --reset-at: repeatable, 8 at most; a
  *                         stream not started yet is started first)
  *   --drop                snd_pcm_drop instead of snd_pcm_drain at the end
+ *   --timer US            as a sound server does: period wakeups off (the run fails if the
+ *                         PCM cannot turn them off), avail_min = the buffer, and every US
+ *                         microseconds, on the client's own timer, it transfers what
+ *                         snd_pcm_avail_update says is there (up to --chunk frames at a time)
  *   --allow-xruns         an xrun that was not requested is recovered from and allowed
  *                         (else it fails the run)
  *   --keep-armed          arm the device's stream with "integrity SID arm SEED keep": it
@@ -887,6 +891,7 @@ struct action {
 struct opts {
 	const char *device, *ctl;
 	int capture, sid, mmap, drop, verify, allow_xruns, keep_armed, expect_suspend;
+	unsigned int timer_us;
 	snd_pcm_format_t format;
 	unsigned int channels, rate, periods;
 	snd_pcm_uframes_t period, buffer, chunk;
@@ -916,6 +921,7 @@ struct run {
 	uint64_t breaks[MAX_RESUMES];
 	unsigned int nbreaks;
 	struct verifier v;
+	uint64_t next_tick;   /* --timer: the next wakeup, ns of CLOCK_MONOTONIC */
 	int failed;
 };
 
@@ -963,8 +969,10 @@ static int setup_pcm(struct run *run)
 	snd_pcm_access_t access;
 	int err, dir = 0;
 
+	/* alsa-lib lets only a nonblocking PCM turn period wakeups off (--timer). */
 	err = snd_pcm_open(&run->pcm, o->device,
-			   o->capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK, 0);
+			   o->capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
+			   o->timer_us ? SND_PCM_NONBLOCK : 0);
 	if (err < 0)
 		return alsa_fail(run, "snd_pcm_open", err);
 	snd_pcm_hw_params_alloca(&hw);
@@ -1012,6 +1020,17 @@ static int setup_pcm(struct run *run)
 		diag("buffer %lu frames refused; offered %lu..%lu", buffer, fmin, fmax);
 		return alsa_fail(run, "snd_pcm_hw_params_set_buffer_size", err);
 	}
+	if (o->timer_us) {
+		if (!snd_pcm_hw_params_can_disable_period_wakeup(hw)) {
+			diag("FAIL: %s cannot disable period wakeups (no NO_PERIOD_WAKEUP)",
+			     o->device);
+			run->failed = 1;
+			return -EINVAL;
+		}
+		err = snd_pcm_hw_params_set_period_wakeup(run->pcm, hw, 0);
+		if (err < 0)
+			return alsa_fail(run, "snd_pcm_hw_params_set_period_wakeup", err);
+	}
 	err = snd_pcm_hw_params(run->pcm, hw);
 	if (err < 0)
 		return alsa_fail(run, "snd_pcm_hw_params", err);
@@ -1047,7 +1066,9 @@ static int setup_pcm(struct run *run)
 						    o->capture ? buffer + 1 : buffer);
 	if (err >= 0)
 		err = snd_pcm_sw_params_set_avail_min(run->pcm, sw,
-						      o->chunk < period ? o->chunk : period);
+						      o->timer_us	     ? buffer
+						      : o->chunk < period ? o->chunk
+									  : period);
 	if (err >= 0)
 		err = snd_pcm_sw_params(run->pcm, sw);
 	if (err < 0)
@@ -1222,6 +1243,68 @@ static void end_xrun(struct run *run, const char *when)
 }
 
 /* Waits until n frames can be transferred by mmap (n <= buffer). Returns 0 or an error. */
+/* --timer: sleeps on the client's own timer until there is room or data (returns the
+ * frames there are, at most n), as a sound server does; never snd_pcm_wait. */
+static snd_pcm_sframes_t timer_wait(struct run *run, snd_pcm_uframes_t n)
+{
+	double idle = now();
+
+	for (;;) {
+		/* snd_pcm_avail, not _avail_update: the driver learns of the position then. */
+		snd_pcm_sframes_t avail = snd_pcm_avail(run->pcm);
+		struct timespec ts;
+		uint64_t t;
+		int err;
+
+		if (avail < 0)
+			return avail;
+		if (avail > 0)
+			return (snd_pcm_uframes_t)avail < n ? avail : (snd_pcm_sframes_t)n;
+		if (snd_pcm_state(run->pcm) == SND_PCM_STATE_PREPARED) {
+			/* Playback: the buffer is full; start (as the start threshold would). */
+			err = snd_pcm_start(run->pcm);
+			if (err < 0)
+				return err;
+			continue;
+		}
+		if (now() - idle > 2) {
+			diag("FAIL: no room or data for 2 s at frame %" PRIu64 " (state %s)",
+			     run->done, state_name(run->pcm));
+			return -ETIMEDOUT;
+		}
+		/* The next tick of a steady timer; one missed (the client was late) is skipped. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		run->next_tick += run->o->timer_us * 1000ull;
+		if (run->next_tick <= t)
+			run->next_tick = t + run->o->timer_us * 1000ull;
+		ts.tv_sec = run->next_tick / 1000000000ull;
+		ts.tv_nsec = run->next_tick % 1000000000ull;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+}
+
+/* --timer: waits on the client's timer until a drain that returned EAGAIN ends. */
+static int timer_drain(struct run *run)
+{
+	double t0 = now(), limit = 2.0 + (double)run->o->buffer / run->o->rate;
+	struct timespec ts = { 0, run->o->timer_us * 1000L };
+
+	while (snd_pcm_state(run->pcm) == SND_PCM_STATE_DRAINING) {
+		snd_pcm_sframes_t avail = snd_pcm_avail(run->pcm);
+
+		if (avail < 0 && avail != -EPIPE)
+			return avail;
+		if (now() - t0 > limit) {
+			diag("FAIL: the drain did not end in %.1f s", limit);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 static int mmap_wait(struct run *run, snd_pcm_uframes_t n)
 {
 	for (;;) {
@@ -1260,6 +1343,12 @@ static snd_pcm_sframes_t transfer(struct run *run, snd_pcm_uframes_t n)
 	uint8_t *p;
 	int err;
 
+	if (run->o->timer_us) {
+		r = timer_wait(run, n);
+		if (r < 0)
+			return r;
+		n = frames = r;
+	}
 	if (!run->o->mmap) {
 		if (run->o->capture) {
 			r = snd_pcm_readi(run->pcm, run->cap + run->done * f->frame, n);
@@ -1271,7 +1360,7 @@ static snd_pcm_sframes_t transfer(struct run *run, snd_pcm_uframes_t n)
 			pattern_frame(f, run->o->seed, run->done + i, run->buf + i * f->frame);
 		return snd_pcm_writei(run->pcm, run->buf, n);
 	}
-	err = mmap_wait(run, n);
+	err = run->o->timer_us ? 0 : mmap_wait(run, n);
 	if (err < 0)
 		return err;
 	err = snd_pcm_mmap_begin(run->pcm, &areas, &offset, &frames);
@@ -1449,6 +1538,9 @@ static int run_stream(struct opts *o)
 		while ((err = snd_pcm_drain(run.pcm)) == -ESTRPIPE)
 			if (resume_suspended(&run, 1))
 				goto result;
+		/* --timer: the PCM is nonblocking; the drain goes on, looked at on the timer. */
+		if (err == -EAGAIN)
+			err = timer_drain(&run);
 		if (err < 0)
 			alsa_fail(&run, "snd_pcm_drain", err);
 		else if (snd_pcm_state(run.pcm) == SND_PCM_STATE_XRUN)
@@ -2021,7 +2113,7 @@ int main(int argc, char **argv)
 {
 	enum { O_SID = 256, O_CTL, O_PERIOD, O_BUFFER, O_PERIODS, O_SEED, O_ACCESS, O_CHUNK,
 	       O_PAUSE, O_XRUN, O_RESET, O_DROP, O_ALLOW, O_NOVERIFY, O_SELFTEST, O_KEEP,
-	       O_EXPECT_SUSPEND };
+	       O_EXPECT_SUSPEND, O_TIMER };
 	static const struct option longopts[] = {
 		{ "device", 1, NULL, 'D' },     { "sid", 1, NULL, O_SID },
 		{ "ctl", 1, NULL, O_CTL },       { "format", 1, NULL, 'f' },
@@ -2034,7 +2126,8 @@ int main(int argc, char **argv)
 		{ "drop", 0, NULL, O_DROP },     { "allow-xruns", 0, NULL, O_ALLOW },
 		{ "no-verify", 0, NULL, O_NOVERIFY }, { "self-test", 0, NULL, O_SELFTEST },
 		{ "keep-armed", 0, NULL, O_KEEP }, { "expect-suspend", 0, NULL, O_EXPECT_SUSPEND },
-		{ "help", 0, NULL, 'h' },        { NULL, 0, NULL, 0 },
+		{ "timer", 1, NULL, O_TIMER },   { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
 		.device = "hw:0,0", .sid = -1, .verify = 1, .format = SND_PCM_FORMAT_S16_LE,
@@ -2077,6 +2170,7 @@ int main(int argc, char **argv)
 		case O_XRUN: add_action(&o, ACT_XRUN, optarg); break;
 		case O_RESET: add_action(&o, ACT_RESET, optarg); break;
 		case O_DROP: o.drop = 1; break;
+		case O_TIMER: o.timer_us = num(optarg, "--timer"); break;
 		case O_ALLOW: o.allow_xruns = 1; break;
 		case O_NOVERIFY: o.verify = 0; break;
 		case O_KEEP: o.keep_armed = 1; break;

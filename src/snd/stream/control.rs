@@ -126,6 +126,7 @@ impl Stream {
         let n = geo.periods() as usize;
         let mut msgs = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut free = KVec::with_capacity(n, GFP_KERNEL)?;
+        let silence = KVec::with_capacity(n, GFP_KERNEL)?;
         let xfer = wire::pcm_xfer(self.id);
         for slot in (0..n).rev() {
             msgs.push(
@@ -143,6 +144,8 @@ impl Stream {
         let mut io = self.io.lock();
         io.msgs = msgs;
         io.free = free;
+        io.silence = silence;
+        io.clear_pending();
         io.periods = Periods::default();
         io.running = false;
         io.unkicked = 0;
@@ -266,6 +269,7 @@ impl Stream {
         io.unkicked = 0;
         io.latency_bytes = 0;
         io.padded_underrun = false;
+        io.clear_pending();
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use super::{
 use crate::{
     alsa::pcm::{
         LockedSubstream,
+        Position,
         State as AlsaState,
         Substream, //
     },
@@ -34,7 +35,8 @@ use crate::{
 };
 use kernel::{
     prelude::*,
-    sync::Arc, //
+    sync::Arc,
+    time::Delta, //
 };
 
 impl Stream {
@@ -63,14 +65,40 @@ impl Stream {
     }
 
     /// `pointer` (atomic context): the position of the last completed period.
-    pub(in crate::snd) fn pointer(&self, substream: &LockedSubstream<'_>) -> usize {
+    ///
+    /// A stream whose application disabled period wakeups takes its completions here: the
+    /// application (a sound server) asks for the position on its own timer, and nothing
+    /// else tells the driver of the device's progress until the watchdog expires.
+    pub(in crate::snd) fn pointer(
+        &self,
+        snd: &DeviceIo,
+        substream: &LockedSubstream<'_>,
+    ) -> Position {
+        let harvest = {
+            let io = self.io.lock();
+            (io.running && io.no_wakeup && io.queue_user == Some(Completions::Polling))
+                .then(|| io.periods.completed())
+        };
+        if let Some(before) = harvest {
+            if !snd.io_done_locked(self, substream) {
+                return Position::Xrun;
+            }
+            let io = self.io.lock();
+            if io.periods.completed() != before {
+                // The device makes progress, and the application looks: the watchdog waits
+                // another buffer.
+                if let Some(p) = &io.poller {
+                    p.timer.restart(io.tick);
+                }
+            }
+        }
         let io = self.io.lock();
         let Some(geo) = io.geo else {
-            return 0;
+            return Position::Frames(0);
         };
         let frames = io.latency_bytes.checked_div(geo.frame_bytes()).unwrap_or(0);
         substream.set_delay(u64::from(frames));
-        io.periods.hw_ptr(&geo) as usize
+        Position::Frames(io.periods.hw_ptr(&geo) as usize)
     }
 
     /// `ack` (atomic context): the application wrote more (playback: queue the periods it
@@ -244,84 +272,147 @@ impl Stream {
 
     /// Handles a used period message (interrupt context, no lock held).
     pub(in crate::snd) fn period_done(&self, snd: &DeviceIo, msg: Arc<Msg>, slot: usize, len: u32) {
+        if self.account(msg, slot, len) {
+            self.service(snd);
+        }
+    }
+
+    /// Takes a used period message back (any context; takes the I/O lock only). Returns
+    /// whether the stream now has work for [`Stream::service`].
+    pub(in crate::snd) fn account(&self, msg: Arc<Msg>, slot: usize, len: u32) -> bool {
         msg.complete(len);
         let mut status = [0u8; wire::PCM_STATUS_SIZE];
         let written = msg.answered().unwrap_or(0);
         msg.read_response(&mut status);
 
-        let outcome = {
-            let mut io = self.io.lock();
-            if !io.msgs.get(slot).is_some_and(|m| Arc::ptr_eq(m, &msg)) {
-                // A message of an earlier configuration that a late device gave back.
-                return;
-            }
-            let _ = io.free.push(slot, GFP_ATOMIC);
-            if !io.periods.complete() {
-                return;
-            }
-            let Some(geo) = io.geo else {
-                return;
-            };
-            let period = geo.period_bytes() as usize;
-            // The status trailer comes last: a capture message carries `len - 8` data bytes.
-            let used = len as usize;
-            let status_ok = used >= wire::PCM_STATUS_SIZE
-                && written >= wire::PCM_STATUS_SIZE
-                && PcmStatus::parse(&status).is_ok_and(|s| {
-                    io.latency_bytes = s.latency_bytes;
-                    s.status == wire::status::OK
-                });
-            if !status_ok {
-                io.io_errors += 1;
-            }
-            let short = if self.is_capture() && status_ok {
-                let data = used - wire::PCM_STATUS_SIZE;
-                let seq = io.periods.completed() - 1;
-                (data < period).then(|| (geo.period_offset(seq) + data, period - data))
-            } else {
-                None
-            };
-            (io.running, status_ok, short)
-        };
-        let (running, status_ok, short) = outcome;
-        if !running {
-            return;
+        let mut io = self.io.lock();
+        if !io.msgs.get(slot).is_some_and(|m| Arc::ptr_eq(m, &msg)) {
+            // A message of an earlier configuration that a late device gave back.
+            return false;
         }
+        let _ = io.free.push(slot, GFP_ATOMIC);
+        if !io.periods.complete() {
+            return false;
+        }
+        let Some(geo) = io.geo else {
+            return false;
+        };
+        let period = geo.period_bytes() as usize;
+        // The status trailer comes last: a capture message carries `len - 8` data bytes.
+        let used = len as usize;
+        let status_ok = used >= wire::PCM_STATUS_SIZE
+            && written >= wire::PCM_STATUS_SIZE
+            && PcmStatus::parse(&status).is_ok_and(|s| {
+                io.latency_bytes = s.latency_bytes;
+                s.status == wire::status::OK
+            });
+        if !status_ok {
+            io.io_errors += 1;
+        }
+        if self.is_capture() && status_ok {
+            let data = used - wire::PCM_STATUS_SIZE;
+            let seq = io.periods.completed() - 1;
+            if data < period {
+                // The device wrote less than a period: the rest must not be stale audio.
+                // Capacity is one per slot, and every entry is a completed slot's.
+                let _ = io
+                    .silence
+                    .push((geo.period_offset(seq) + data, period - data), GFP_ATOMIC);
+            }
+        }
+        if !io.running {
+            return false;
+        }
+        io.error_pending |= !status_ok;
+        io.service_pending = true;
+        true
+    }
+
+    /// Tells ALSA of the completions taken back since the last time, and refills (interrupt
+    /// context, no lock held).
+    pub(in crate::snd) fn service(&self, snd: &DeviceIo) {
         let Some(sub) = self.slot.get() else {
             return;
         };
-        if !status_ok {
+        let error = {
+            let mut io = self.io.lock();
+            if !core::mem::take(&mut io.service_pending) {
+                return;
+            }
+            core::mem::take(&mut io.error_pending)
+        };
+        sub.with_stream_lock(|s| self.silence_short(snd, s));
+        if error {
             dev_warn!(snd.dev(), "stream {}: I/O error from the device\n", self.id);
             sub.stop_xrun();
             return;
         }
-        if let Some((offset, bytes)) = short {
-            // The device wrote less than a period: the rest must not be stale audio.
-            sub.with_stream_lock(|s| s.fill_silence(offset, bytes)).ok();
-        }
         sub.period_elapsed();
-        let starved = sub.with_stream_lock(|s| {
-            let mut io = self.io.lock();
-            if !io.running {
-                return false;
-            }
-            if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd), Pad::No) {
-                dev_dbg!(snd.dev(), "stream {}: refill failed: {:?}\n", self.id, e);
-            }
-            // Playback: the application did not write in time (or wrote into a period
-            // padded at start). Capture: it did not read in time, and the device has nowhere
-            // left to write.
-            let padded = core::mem::take(&mut io.padded_underrun);
-            let starved =
-                (io.periods.in_flight() == 0 || padded) && s.state() == AlsaState::Running;
-            if starved {
-                io.xruns += 1;
-            }
-            starved
-        });
-        if starved {
+        if sub.with_stream_lock(|s| self.refill(snd, s)) {
             // Like DMA hardware that ran past the application pointer.
             sub.stop_xrun();
+        }
+    }
+
+    /// [`Stream::service`] for `pointer`, which holds the stream lock and is ALSA reading
+    /// the position already (no `period_elapsed`). Returns `false` on an xrun.
+    pub(in crate::snd) fn service_locked(&self, snd: &DeviceIo, s: &LockedSubstream<'_>) -> bool {
+        let (pending, error) = {
+            let mut io = self.io.lock();
+            (
+                core::mem::take(&mut io.service_pending),
+                core::mem::take(&mut io.error_pending),
+            )
+        };
+        self.silence_short(snd, s);
+        if error {
+            dev_warn!(snd.dev(), "stream {}: I/O error from the device\n", self.id);
+            return false;
+        }
+        // A full virtqueue that the harvest emptied lets the stream queue again, even if
+        // none of its own periods came back.
+        let room = core::mem::take(&mut self.io.lock().wants_room);
+        if !pending && !room {
+            return true;
+        }
+        !self.refill(snd, s)
+    }
+
+    /// Silences what short capture periods left unwritten (stream lock held).
+    fn silence_short(&self, snd: &DeviceIo, s: &Substream<'_>) {
+        let mut io = self.io.lock();
+        while let Some((offset, bytes)) = io.silence.pop() {
+            if let Err(e) = s.fill_silence(offset, bytes) {
+                dev_dbg!(snd.dev(), "stream {}: silence failed: {:?}\n", self.id, e);
+            }
+        }
+    }
+
+    /// Queues what may go to the device after completions (stream lock held). Returns
+    /// whether the stream starved: the device has nothing left although ALSA runs it.
+    fn refill(&self, snd: &DeviceIo, s: &Substream<'_>) -> bool {
+        let mut io = self.io.lock();
+        if !io.running {
+            return false;
+        }
+        if let Err(e) = self.fill(snd, &mut io, s, Self::refill_kick(snd), Pad::No) {
+            dev_dbg!(snd.dev(), "stream {}: refill failed: {:?}\n", self.id, e);
+        }
+        // Playback: the application did not write in time (or wrote into a period padded at
+        // start). Capture: it did not read in time, and the device has nowhere left to write.
+        let padded = core::mem::take(&mut io.padded_underrun);
+        let starved = (io.periods.in_flight() == 0 || padded) && s.state() == AlsaState::Running;
+        if starved {
+            io.xruns += 1;
+        }
+        starved
+    }
+
+    /// Lets the poll timer do what a harvest in another stream's `pointer` left to this
+    /// stream (atomic context): the timer runs at once.
+    pub(in crate::snd) fn poke(&self) {
+        if let Some(p) = &self.io.lock().poller {
+            p.timer.restart(Delta::ZERO);
         }
     }
 }

@@ -50,17 +50,19 @@ pub(super) struct Poller {
 impl HrTimerCallback for Stream {
     type Pointer<'a> = Arc<Self>;
 
-    /// The poll timer (hard interrupt context): harvests the stream's queue once a period.
+    /// The poll timer (hard interrupt context): harvests the stream's queue once a period,
+    /// or, if the application disabled period wakeups, once a buffer as a watchdog that
+    /// every `pointer` with progress pushes back.
     ///
     /// Also, a period after a start that left a playback stream with nothing on the device,
     /// the start tick ([`Stream::start_tick`]), in both modes.
     fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
-        let (snd, period, polling) = {
+        let (snd, tick, polling) = {
             let io = this.io.lock();
             match &io.poller {
                 Some(p) if io.running => (
                     p.snd.clone(),
-                    io.period_time,
+                    io.tick,
                     io.queue_user == Some(Completions::Polling),
                 ),
                 _ => return HrTimerRestart::NoRestart,
@@ -69,11 +71,14 @@ impl HrTimerCallback for Stream {
         if polling {
             snd.io_done(this.queue_index());
         }
+        // What a harvest in another stream's `pointer` took back for this one (`poke`).
+        this.service(&snd);
+        this.retry_fill(&snd);
         this.start_tick(&snd);
         if !polling {
             return HrTimerRestart::NoRestart;
         }
-        ctx.forward_now(period);
+        ctx.forward_now(tick);
         HrTimerRestart::Restart
     }
 }

@@ -124,6 +124,15 @@ impl Stream {
                 // `trigger_master` when it starts it): the start tick does it.
                 if io.running && !this.is_capture() {
                     this.fill(snd, &mut io, substream, Kick::Now, Pad::Flush)?;
+                    // The application now sleeps until the drain ends, which only a
+                    // period wakeup tells: the watchdog of a stream without them harvests
+                    // every period from now on.
+                    if io.no_wakeup {
+                        io.tick = io.period_time;
+                        if let Some(p) = &io.poller {
+                            p.timer.restart(io.tick);
+                        }
+                    }
                 }
                 return Ok(());
             }
@@ -146,15 +155,28 @@ impl Stream {
         if start {
             // A mode selected meanwhile applies from this start on (the stream is not
             // registered with its queue now: `set_running` below does it in this mode).
-            io.completions = io.selected;
+            io.no_wakeup = substream.no_period_wakeup();
+            // An application that disabled period wakeups reads the position on its own
+            // timer (`pointer` harvests): the device's interrupts would wake nobody.
+            io.completions = if io.no_wakeup {
+                Completions::Polling
+            } else {
+                io.selected
+            };
+            io.tick = if io.no_wakeup {
+                io.period_time * i64::from(io.geo.map_or(1, |g| g.periods()))
+            } else {
+                io.period_time
+            };
             io.running = true;
             if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start, Pad::No) {
                 io.running = false;
                 return Err(e);
             }
             this.set_running(snd, &mut io, true);
-            // Polling harvests once a period; a playback stream with less than a period
-            // written gets its start tick a period from now.
+            // Polling harvests once a period (the watchdog, once a buffer, starts with the
+            // same first expiry); a playback stream with less than a period written gets its
+            // start tick a period from now.
             let starved = !this.is_capture() && io.periods.in_flight() == 0;
             if io.completions == Completions::Polling || starved {
                 let period = io.period_time;

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Renders a table of scripts/bench.sh as a PNG chart (gnuplot): per workload, the ratios
-# Rust / C of kicks, interrupts and guest CPU, as bars from 1 (same as the C driver) on a
-# log scale: a bar going down means the Rust driver needs less. Workloads where the C
-# driver's stream failed are marked "C failed" and drawn pale (their ratios mean nothing).
+# Rust / C of kicks, wakeups (device interrupts + timer interrupts above the idle baseline)
+# and guest CPU, as bars from 1 (same as the C driver) on a log scale: a bar going down
+# means the Rust driver needs less. Workloads where the C driver's stream failed are marked
+# "C failed" and drawn pale (their ratios mean nothing). Tables from before the wakeup
+# columns get the interrupt ratio in their place.
 #
 # usage: scripts/bench-chart.sh [TABLE.txt [OUT.png]]
 #   TABLE.txt   a table of scripts/bench.sh (default: every $BENCH_CACHE/bench/latest-*.txt)
@@ -16,21 +18,34 @@ set -euo pipefail
 command -v gnuplot >/dev/null || die "gnuplot not found (apt-get install gnuplot-nox; scripts/setup.sh does)"
 
 render() {
-	local table=$1 out=$2 data title sub
+	local table=$1 out=$2 data title sub wake
 	[[ -f $table ]] || die "no table $table"
 	data=$(mktemp)
-	# Rows: index, "workload period", kicks, irq, cpu ratios ("NaN" if none), C ok (1/0).
-	# Data columns (whitespace-separated, "|" included): 1 workload, 2 period, 3 |,
-	# 4-6 kicks C R ratio, 7 |, 8-10 irq, 11 |, 12-14 cpu, 15 |, 16-17 xruns, 18 |, 19-20 ok.
-	awk '
-		$3 == "|" && $2 ~ /^[0-9]+$/ {
-			r[1] = $6; r[2] = $10; r[3] = $14
+	# Rows: index, "workload period", kicks, wakeups, cpu ratios ("NaN" if none), C ok (1/0).
+	# The table's groups are separated by "|": the first is "workload period", each other
+	# one is named in the column header line by its first word without "/C" (kicks, irq,
+	# timer, wakeups, cpu, xrC, ok, rtl); a ratio is the group's third word, and the group
+	# ok holds C's and Rust's. No wakeups group (an older table): the irq ratio instead.
+	awk -F '|' '
+		function word(f, k,   w) { split($f, w, " "); return w[k] }
+		$1 ~ /^workload / {
+			for (i = 2; i <= NF; i++) { n0 = word(i, 1); sub(/\/.*/, "", n0); g[n0] = i }
+			if (!("wakeups" in g)) g["wakeups"] = g["irq"]
+			if (!("ok" in g)) g["ok"] = NF
+			next
+		}
+		("kicks" in g) && $1 ~ /^[^ ]+ +[0-9]+ *$/ {
+			r[1] = word(g["kicks"], 3); r[2] = word(g["wakeups"], 3); r[3] = word(g["cpu"], 3)
 			for (i = 1; i <= 3; i++) if (r[i] !~ /^[0-9.]+$/) r[i] = "NaN"
-			printf "%d\t\"%s %s%s%s\"\t%s\t%s\t%s\t%d\n", n++, $1, $2,
-				($19 == "yes" ? "" : "\\n(C failed)"), ($20 == "yes" ? "" : "\\n(Rust failed)"),
-				r[1], r[2], r[3], ($19 == "yes")
+			okc = word(g["ok"], 1) == "yes"; okr = word(g["ok"], 2) == "yes"
+			split($1, wp, " ")
+			printf "%d\t\"%s %s%s%s\"\t%s\t%s\t%s\t%d\n", n++, wp[1], wp[2],
+				(okc ? "" : "\\n(C failed)"), (okr ? "" : "\\n(Rust failed)"),
+				r[1], r[2], r[3], okc
 		}' "$table" >"$data"
 	[[ -s $data ]] || { rm -f "$data"; die "$table has no table rows"; }
+	wake=wakeups
+	grep -q '^workload .*| *wakeups/C' "$table" || wake=interrupts
 	title=$(head -n1 "$table" | sed 's/"/\\"/g')
 	sub=$(sed -n 2p "$table" | sed 's/"/\\"/g')
 	# Y range: 0.1 .. 300 at least, wide enough for every ratio (a ratio of 0 sits on the floor).
@@ -72,7 +87,7 @@ w = 0.26
 plot "$data" using (\$1 - w):(f(\$3)):(\$1 - 1.5 * w):(\$1 - 0.5 * w):(lo(\$3)):(hi(\$3)):(pale(\$6, 0x1f77b4)):xtic(2) \
 		with boxxyerror lc rgb variable title "kicks", \
 	"" using (\$1):(f(\$4)):(\$1 - 0.5 * w):(\$1 + 0.5 * w):(lo(\$4)):(hi(\$4)):(pale(\$6, 0xff7f0e)) \
-		with boxxyerror lc rgb variable title "interrupts", \
+		with boxxyerror lc rgb variable title "$wake", \
 	"" using (\$1 + w):(f(\$5)):(\$1 + 0.5 * w):(\$1 + 1.5 * w):(lo(\$5)):(hi(\$5)):(pale(\$6, 0x9467bd)) \
 		with boxxyerror lc rgb variable title "guest CPU", \
 	"" using (\$1 - w):(ly(\$3)):(fmt(\$3)) with labels font ",8" notitle, \

@@ -2,15 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Benchmark: the C driver (virtio_snd.ko) and ours (virtio_snd_rs.ko) on the same QEMU
-# device, same workloads, in one run. Per second of audio it counts driver-to-device kicks
-# of the data queues (QEMU trace virtio_queue_notify on tx and rx; the control queue costs
-# both drivers the same few kicks per stream operation), device-to-driver interrupts that
-# the guest took (/proc/interrupts), guest CPU (busy jiffies from /proc/stat), xruns, the
+# device, same workloads, in one run. Per second of audio it counts what the VM pays:
+# driver-to-device kicks of the data queues (QEMU trace virtio_queue_notify on tx and rx;
+# the control queue costs both drivers the same few kicks per stream operation),
+# device-to-driver interrupts that the guest took (/proc/interrupts), guest timer interrupts
+# above the idle baseline of the same boot (LOC of /proc/interrupts, all CPUs, during the
+# stream minus the rate measured over as many seconds without a stream before it, same
+# load, times the stream's wall time; never below 0),
+# wakeups (device interrupts + timer), guest CPU (busy time from /proc/stat), xruns, the
 # round-trip latency (workload rtl: alsabat --roundtriplatency, pa backend), and whether the
 # stream ended without error. Each configuration of our driver (--rs) gets a table with the
 # ratios ours/C, saved as $BENCH_CACHE/bench/latest-BACKEND[-timerUS]-NAME.txt, with a chart
-# of the ratios next to it (.png, scripts/bench-chart.sh). This is a benchmark, not a test:
-# it never fails on a number.
+# of the kick, wakeup and CPU ratios next to it (.png, scripts/bench-chart.sh). This is a
+# benchmark, not a test: it never fails on a number.
 #
 # usage: scripts/bench.sh [--backend none|pa] [--timer-period US] [--audiodev-opt K=V]...
 #                         [--rs NAME=PARAMS]... [--workloads "W P,W P,..."] [--quick]
@@ -19,8 +23,12 @@
 #   --audiodev-opt K=V  e.g. out.buffer-length=10000 (passed to run-guest.sh)
 #   --rs NAME=PARAMS    a configuration of our driver: module parameters K=V,K=V (default:
 #                       "irq=" and "poll=poll=1")
-#   --workloads LIST    WORKLOAD PERIOD pairs; WORKLOAD is play, capture, duplex, tiny, rtl,
-#                       or hog-WORKLOAD (both vCPUs busy)
+#   --workloads LIST    WORKLOAD PERIOD pairs; WORKLOAD is play, capture, duplex, tiny
+#                       (8-frame writes), nowake, nowake-capture (a sound server's stream:
+#                       period wakeups off if the driver can, the client's own timer every
+#                       half period; pcm-client nowake), rtl, or hog-WORKLOAD (both vCPUs
+#                       busy). The table has rtl columns only if a workload is rtl (as by
+#                       default with --backend pa).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -49,13 +57,14 @@ mkdir -p "$OUT"
 
 WORKLOADS=("play 4800" "play 960" "play 480" "play 256" "play 128" "play 64"
 	"capture 4800" "capture 480" "capture 128" "capture 64" "tiny 256"
-	"duplex 256" "duplex 128" "hog-duplex 256" "hog-play 128")
+	"duplex 256" "duplex 128" "nowake 480" "nowake-capture 480" "hog-duplex 256" "hog-play 128")
 [[ $BACKEND == pa ]] && WORKLOADS+=("rtl 1024" "rtl 512" "rtl 256")
 ((QUICK)) && WORKLOADS=("play 480" "play 64" "tiny 256")
 [[ -z $LIST ]] || IFS=, read -r -a WORKLOADS <<<"$LIST"
 SECS=3
 
-# run DRIVER RSPARAMS WORKLOAD PERIOD -> "kicks irqs busy rc xruns latency_ms"
+# run DRIVER RSPARAMS WORKLOAD PERIOD
+#   -> "kicks irqs busy rc xruns latency_ms loc loc_idle stream_s idle_s"
 run() {
 	local tag=$1-${2//[=,]/_}-$3-$4
 	local trace=$OUT/trace.$tag log=$OUT/log.$tag
@@ -67,15 +76,24 @@ run() {
 		bench.sh >"$log" 2>&1 || true
 	local res kicks
 	res=$(grep -a '^BENCH-RESULT' "$log" | tail -n1)
-	[[ -n $res ]] || { echo "- - - fail - -"; return; }
+	[[ -n $res ]] || { echo "- - - fail - - - - - -"; return; }
 	# Data queues only (tx 2, rx 3): boot and probe make none.
 	kicks=$(grep -cE 'virtio_queue_notify .* n [23] ' "$trace" || true)
 	eval "$(echo "$res" | cut -d' ' -f2- | tr ' ' '\n' | sed 's/^/local r_/')"
-	echo "$kicks $r_irqs $r_busy_jiffies $r_rc $r_xruns ${r_latency_ms:--}"
+	echo "$kicks $r_irqs $r_busy_jiffies $r_rc $r_xruns ${r_latency_ms:--} ${r_loc:--} ${r_loc_idle:--} ${r_stream_s:--} ${r_idle_s:--}"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "-") printf "%.2f", a / b; else print "-" }'; }
 per_s() { awk -v a="$1" -v s="$SECS" 'BEGIN { if (a == "-") print "-"; else printf "%.0f", a / s }'; }
+# LOC IDLE STREAM_S IDLE_S: the timer interrupts above the idle baseline, which is IDLE
+# over IDLE_S seconds, scaled to the stream's STREAM_S (at least 0); "-" if unknown.
+above() {
+	awk -v a="$1" -v b="$2" -v sa="$3" -v sb="$4" 'BEGIN {
+		if (a == "-" || b == "-" || sa == "-" || sb == "-" || sb <= 0) { print "-"; exit }
+		d = a - b * sa / sb; printf "%.0f", d > 0 ? d : 0 }'
+}
+plus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else print a + b }'; }
+okay() { [[ $1 == 0 ]] && echo yes || echo "no($1)"; }
 
 declare -A C
 for w in "${WORKLOADS[@]}"; do
@@ -84,28 +102,54 @@ for w in "${WORKLOADS[@]}"; do
 	C[$w]=$(run c "" "$wl" "$p")
 done
 hz=$(grep -o 'CONFIG_HZ=[0-9]*' "$KDIR_BENCH/.config" | cut -d= -f2)
+# The workload column as wide as the longest name; the rtl columns only for rtl workloads.
+wlw=12 rtl=0
+for w in "${WORKLOADS[@]}"; do
+	read -r wl _ <<<"$w"
+	((${#wl} <= wlw)) || wlw=${#wl}
+	[[ ${wl#hog-} != rtl ]] || rtl=1
+done
+# row WORKLOAD PERIOD C-RESULT RUST-RESULT (results as run prints them), or the column names.
+row() {
+	# (printf repeats its format for extra arguments: the rtl ones only with their columns.)
+	local fmt="%-${wlw}s %-6s | %7s %7s %6s | %7s %7s %6s | %7s %7s %6s | %9s %9s %6s | %6s %6s %6s | %5s %5s | %-8s %-8s"
+	local rtlc=()
+	if (($# == 0)); then
+		((rtl == 0)) || { fmt+=" | %6s %6s"; rtlc=(rtl/C rtl/R); }
+		# shellcheck disable=SC2059 # the format is ours
+		printf "$fmt\n" workload period kicks/C kicks/R ratio irq/C irq/R ratio timer/C timer/R ratio \
+			wakeups/C wakeups/R ratio cpu/C cpu/R ratio xrC xrR ok/C ok/R "${rtlc[@]}" | sed 's/ *$//'
+		return
+	fi
+	local kc gc bc rcc xc lc loc_c idle_c sc ic kr gr br rcr xr lr loc_r idle_r sr ir tc tr wc wr
+	read -r kc gc bc rcc xc lc loc_c idle_c sc ic <<<"$3"
+	read -r kr gr br rcr xr lr loc_r idle_r sr ir <<<"$4"
+	tc=$(above "$loc_c" "$idle_c" "$sc" "$ic") tr=$(above "$loc_r" "$idle_r" "$sr" "$ir")
+	wc=$(plus "$gc" "$tc") wr=$(plus "$gr" "$tr")
+	((rtl == 0)) || { fmt+=" | %6s %6s"; rtlc=("$lc" "$lr"); }
+	# shellcheck disable=SC2059
+	printf "$fmt\n" "$1" "$2" "$(per_s "$kc")" "$(per_s "$kr")" "$(ratio "$kr" "$kc")" \
+		"$(per_s "$gc")" "$(per_s "$gr")" "$(ratio "$gr" "$gc")" \
+		"$(per_s "$tc")" "$(per_s "$tr")" "$(ratio "$tr" "$tc")" \
+		"$(per_s "$wc")" "$(per_s "$wr")" "$(ratio "$wr" "$wc")" \
+		"$(per_s "$bc")" "$(per_s "$br")" "$(ratio "$br" "$bc")" "$xc" "$xr" \
+		"$(okay "$rcc")" "$(okay "$rcr")" "${rtlc[@]}" | sed 's/ *$//'
+}
 for v in "${VARIANTS[@]}"; do
 	name=${v%%=*} params=${v#*=}
 	table=$OUT/latest-$BACKEND${TIMER:+-timer$TIMER}-$name.txt
 	{
 		echo "virtio-snd benchmark: backend $BACKEND${TIMER:+, QEMU timer-period $TIMER us}${AUDIODEV[*]:+, ${AUDIODEV[*]//--audiodev-opt /}}, Rust driver '$name' (${params:-default parameters}), 48 kHz S16 stereo, buffer = 4 periods, ${SECS} s per workload"
 		echo "QEMU $(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p'), TCG, 2 vCPUs; per second of audio; ratio = Rust / C; kicks of the tx and rx queues"
-		printf '%-12s %-6s | %8s %8s %6s | %8s %8s %6s | %7s %7s %6s | %5s %5s | %-9s %-9s | %6s %6s\n' \
-			workload period kicks/C kicks/R ratio irq/C irq/R ratio cpu/C cpu/R ratio xrC xrR "ok C" "ok R" rtl/C rtl/R
+		echo "timer = LOC interrupts (local timer, all vCPUs) above the idle baseline of the same boot (no stream, same load, ${SECS} s; its rate times the stream's wall time); wakeups = irq + timer"
+		row
 	} >"$table"
 	for w in "${WORKLOADS[@]}"; do
 		read -r wl p <<<"$w"
 		step "bench: $wl, period $p: Rust driver '$name'"
-		read -r kc gc bc rcc xc lc <<<"${C[$w]}"
-		read -r kr gr br rcr xr lr <<<"$(run rs "$params" "$wl" "$p")"
-		printf '%-12s %-6s | %8s %8s %6s | %8s %8s %6s | %7s %7s %6s | %5s %5s | %-9s %-9s | %6s %6s\n' \
-			"$wl" "$p" "$(per_s "$kc")" "$(per_s "$kr")" "$(ratio "$kr" "$kc")" \
-			"$(per_s "$gc")" "$(per_s "$gr")" "$(ratio "$gr" "$gc")" \
-			"$(per_s "$bc")" "$(per_s "$br")" "$(ratio "$br" "$bc")" "$xc" "$xr" \
-			"$([[ $rcc == 0 ]] && echo yes || echo "no($rcc)")" "$([[ $rcr == 0 ]] && echo yes || echo "no($rcr)")" \
-			"$lc" "$lr" | tee -a "$table"
+		row "$wl" "$p" "${C[$w]}" "$(run rs "$params" "$wl" "$p")" | tee -a "$table"
 	done
-	echo "cpu = busy jiffies (HZ=$hz) per second of audio, both vCPUs; rtl = alsabat round-trip latency, ms (workload rtl)" >>"$table"
+	echo "cpu = busy time of both vCPUs, 1/100 s per second of audio (/proc/stat, USER_HZ; 100 = one vCPU); guest HZ=$hz$( ((rtl)) && echo "; rtl = alsabat round-trip latency, ms (workload rtl)")" >>"$table"
 	step "bench: table in $table"
 	cat "$table"
 	if chart=$("$BENCH_ROOT/scripts/bench-chart.sh" "$table"); then

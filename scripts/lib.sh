@@ -35,9 +35,11 @@ KDIR_DEFAULT="$BENCH_CACHE/kbuild-gate-$(kernel_key "${GATE_FRAGMENTS[@]}")"
 KVER2=${LINUX2_SOURCE_PKG#linux-source-}
 KSRC2="$BENCH_CACHE/$LINUX2_SOURCE_PKG-$LINUX2_SOURCE_VERSION/src"
 KDIR2="$BENCH_CACHE/kbuild-$KVER2-gate-$(kernel_key --kernel2 "${GATE_FRAGMENTS[@]}")"
-# The benchmark's kernel: scripts/guest.config alone, without the detectors, whose cost
-# would swamp what the benchmark measures (scripts/setup.sh --bench-kernel builds it).
-KDIR_BENCH="$BENCH_CACHE/kbuild-bench-$(kernel_key)"
+# The benchmark's kernel: without the detectors, whose cost would swamp what the benchmark
+# measures, and tickless when idle (scripts/guest-bench.config); scripts/setup.sh
+# --bench-kernel builds it.
+BENCH_FRAGMENTS=("$BENCH_ROOT/scripts/guest.config" "$BENCH_ROOT/scripts/guest-bench.config")
+KDIR_BENCH="$BENCH_CACHE/kbuild-bench-$(kernel_key "${BENCH_FRAGMENTS[@]}")"
 
 # Checks that every option of the fragments survived olddefconfig in KDIR/.config (for an
 # option set twice, the last fragment wins, as in merge_config.sh). "=n" means "not =y".

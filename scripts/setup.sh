@@ -9,7 +9,8 @@
 #      scripts/guest-debug.config), with the C virtio_snd as a module: 7.2 in $KDIR_DEFAULT,
 #      7.3 in $KDIR2 (scripts/test.sh builds the module against both and runs its "@7.3"
 #      runs on the second); with --bench-kernel also the benchmark's kernel (7.2,
-#      scripts/guest.config alone) in $KDIR_BENCH (Documentation/debug-kernel.rst).
+#      scripts/guest.config and scripts/guest-bench.config) in $KDIR_BENCH
+#      (Documentation/debug-kernel.rst).
 # Every step leaves a stamp; a second run that finds everything built takes seconds.
 #
 # usage: scripts/setup.sh [--bench-kernel]
@@ -146,7 +147,7 @@ linux_source "$LINUX_SOURCE_PKG" "$LINUX_SOURCE_VERSION" "$KSRC"
 guest_kernel "$KSRC" "$KDIR_DEFAULT" "gating guest kernel" "${GATE_FRAGMENTS[@]}"
 linux_source "$LINUX2_SOURCE_PKG" "$LINUX2_SOURCE_VERSION" "$KSRC2"
 guest_kernel "$KSRC2" "$KDIR2" "$KVER2 gating guest kernel" "${GATE_FRAGMENTS[@]}"
-((BENCH_KERNEL == 0)) || guest_kernel "$KSRC" "$KDIR_BENCH" "benchmark guest kernel" "$BENCH_ROOT/scripts/guest.config"
+((BENCH_KERNEL == 0)) || guest_kernel "$KSRC" "$KDIR_BENCH" "benchmark guest kernel" "${BENCH_FRAGMENTS[@]}"
 "$BENCH_ROOT/scripts/build-kselftest.sh"
 "$BENCH_ROOT/scripts/vsnd-device.sh" build
 step "setup: done (KDIR=$KDIR_DEFAULT, KDIR2=$KDIR2$( ((BENCH_KERNEL == 0)) || echo ", KDIR_BENCH=$KDIR_BENCH"))"

@@ -9,6 +9,16 @@
  *   pcm-client overrun DEV      the same for capture (a late read gets -EPIPE)
  *   pcm-client tiny DEV N SECS  playback in writes of N frames for SECS seconds; prints
  *                               the frames written and the xruns seen
+ *   pcm-client nowake DEV playback|capture PERIOD SECS
+ *                               a sound server's stream (PipeWire, PulseAudio with timer
+ *                               scheduling): buffer 4 periods, period wakeups off if the
+ *                               driver can disable them (prints "period-wakeup: off" or
+ *                               "... on"), avail_min = the buffer, no period events; the
+ *                               client wakes on its own timer every half period, reads the
+ *                               position (snd_pcm_delay, snd_pcm_avail_update) and moves
+ *                               every available frame, until SECS seconds of audio have
+ *                               been moved (playback: and played out); prints the frames,
+ *                               the xruns seen (recovered by prepare) and its wakeups
  *   pcm-client ctl-wait CTL NAME SECS
  *                               waits up to SECS seconds for a value-change event of the
  *                               control element NAME of CTL (e.g. hw:0); exit 0 on one
@@ -41,26 +51,59 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Sets the hw params: interleaved, 48 kHz, S16_LE, stereo, the period and buffer sizes
+ * nearest PERIOD and BUFFER. With wakeup non-NULL, also turns the period wakeups off if the
+ * driver can (alsa-lib wants a PCM opened with SND_PCM_NONBLOCK for that) and sets *wakeup
+ * to 1 if they stay on, 0 if they are off.
+ */
+static int set_hw(snd_pcm_t *pcm, snd_pcm_uframes_t period, snd_pcm_uframes_t buffer,
+		  int *wakeup)
+{
+	snd_pcm_hw_params_t *hw;
+	int err;
+
+	snd_pcm_hw_params_alloca(&hw);
+	snd_pcm_hw_params_any(pcm, hw);
+	if ((err = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
+	    (err = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
+	    (err = snd_pcm_hw_params_set_channels(pcm, hw, CHANNELS)) < 0 ||
+	    (err = snd_pcm_hw_params_set_rate(pcm, hw, RATE, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_period_size_near(pcm, hw, &period, NULL)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_size_near(pcm, hw, &buffer)) < 0)
+		return fail("hw_params", err);
+	if (wakeup) {
+		*wakeup = 1;
+		if (snd_pcm_hw_params_can_disable_period_wakeup(hw)) {
+			err = snd_pcm_hw_params_set_period_wakeup(pcm, hw, 0);
+			if (err < 0)
+				return fail("hw_params: period wakeup off", err);
+			*wakeup = 0;
+		}
+	}
+	err = snd_pcm_hw_params(pcm, hw);
+	if (err < 0)
+		return fail("hw_params", err);
+	return 0;
+}
+
 static int open_pcm(snd_pcm_t **pcm, const char *dev, snd_pcm_stream_t dir,
 		    snd_pcm_uframes_t period, snd_pcm_uframes_t buffer)
 {
-	snd_pcm_hw_params_t *hw;
 	int err;
 
 	err = snd_pcm_open(pcm, dev, dir, 0);
 	if (err < 0)
 		return fail("open", err);
-	snd_pcm_hw_params_alloca(&hw);
-	snd_pcm_hw_params_any(*pcm, hw);
-	if ((err = snd_pcm_hw_params_set_access(*pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
-	    (err = snd_pcm_hw_params_set_format(*pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
-	    (err = snd_pcm_hw_params_set_channels(*pcm, hw, CHANNELS)) < 0 ||
-	    (err = snd_pcm_hw_params_set_rate(*pcm, hw, RATE, 0)) < 0 ||
-	    (err = snd_pcm_hw_params_set_period_size_near(*pcm, hw, &period, NULL)) < 0 ||
-	    (err = snd_pcm_hw_params_set_buffer_size_near(*pcm, hw, &buffer)) < 0 ||
-	    (err = snd_pcm_hw_params(*pcm, hw)) < 0)
-		return fail("hw_params", err);
-	return 0;
+	return set_hw(*pcm, period, buffer, NULL);
 }
 
 /* Writes `frames` frames of silence; returns 0 or the first error. */
@@ -210,6 +253,170 @@ static int do_tiny(const char *dev, long chunk, double secs)
 	return 0;
 }
 
+/*
+ * An xrun (-EPIPE from any call) in the nowake loop: counted, then snd_pcm_recover
+ * prepares the stream; capture starts again at once, playback when its buffer is full again
+ * (the start threshold). Any other error is returned.
+ */
+static int nowake_recover(snd_pcm_t *pcm, int capture, int err, long *xruns)
+{
+	if (err != -EPIPE)
+		return err;
+	(*xruns)++;
+	err = snd_pcm_recover(pcm, err, 1);
+	if (err < 0)
+		return err;
+	return capture ? snd_pcm_start(pcm) : 0;
+}
+
+/* Moves up to `frames` frames (nonblocking); returns the frames moved or an error. */
+static snd_pcm_sframes_t nowake_xfer(snd_pcm_t *pcm, int capture, short *buf, long frames)
+{
+	snd_pcm_sframes_t moved = 0, n;
+
+	while (moved < frames) {
+		n = capture ? snd_pcm_readi(pcm, buf + moved * CHANNELS, frames - moved)
+			    : snd_pcm_writei(pcm, buf + moved * CHANNELS, frames - moved);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return n;
+		moved += n;
+	}
+	return moved;
+}
+
+static int do_nowake(const char *dev, const char *dir, long period, double secs)
+{
+	int capture = !strcmp(dir, "capture");
+	long total = (long)(secs * RATE), done = 0, xruns = 0, wakeups = 0;
+	snd_pcm_uframes_t psize, bsize;
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_sframes_t avail, delay, n;
+	long long step, next, now, end = 0;
+	snd_pcm_t *pcm;
+	short *buf;
+	int wakeup, err;
+	long i;
+
+	if (!capture && strcmp(dir, "playback"))
+		return fail("direction must be playback or capture", -EINVAL);
+	if (period < 16 || period > 48000)
+		return fail("period must be 16..48000 frames", -EINVAL);
+	err = snd_pcm_open(&pcm, dev, capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
+			   SND_PCM_NONBLOCK);
+	if (err < 0)
+		return fail("open", err);
+	if (set_hw(pcm, period, 4 * period, &wakeup))
+		return 1;
+	printf("period-wakeup: %s\n", wakeup ? "on (driver cannot disable)" : "off");
+	err = snd_pcm_get_params(pcm, &bsize, &psize);
+	if (err < 0)
+		return fail("get_params", err);
+	if (total < (long)bsize)
+		return fail("SECS must cover at least one buffer", -EINVAL);
+	/*
+	 * The application wakes itself: no poll wakeup before the whole buffer is free (full),
+	 * no period events; playback starts once a whole buffer is written.
+	 */
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
+	    (err = snd_pcm_sw_params_set_avail_min(pcm, sw, bsize)) < 0 ||
+	    (err = snd_pcm_sw_params_set_start_threshold(pcm, sw, capture ? 1 : bsize)) < 0 ||
+	    (err = snd_pcm_sw_params_set_period_event(pcm, sw, 0)) < 0 ||
+	    (err = snd_pcm_sw_params(pcm, sw)) < 0)
+		return fail("sw_params", err);
+	buf = malloc(bsize * FRAME_BYTES);
+	if (!buf)
+		return fail("malloc", -ENOMEM);
+	/* A quiet sawtooth, so that playback is not all zeros. */
+	for (i = 0; i < (long)bsize * CHANNELS; i++)
+		buf[i] = (short)((i / CHANNELS % 128 - 64) * 16);
+
+	/* Playback: prefill the whole buffer, which starts the stream. */
+	if (capture)
+		err = snd_pcm_start(pcm);
+	else
+		err = nowake_xfer(pcm, 0, buf, bsize);
+	if (err < 0)
+		return fail(capture ? "start" : "prefill", err);
+	done = capture ? 0 : err;
+
+	/* Half a period, like a sound server's timer. */
+	step = (long long)psize * 1000000000LL / RATE / 2;
+	next = mono_ns();
+	for (;;) {
+		struct timespec ts;
+
+		next += step;
+		ts.tv_sec = next / 1000000000LL;
+		ts.tv_nsec = next % 1000000000LL;
+		while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
+			;
+		if (err)
+			return fail("clock_nanosleep", -err);
+		wakeups++;
+		now = mono_ns();
+		/* Late by more than a step (a stalled vCPU): go on from now, no burst. */
+		if (now - next > step)
+			next = now;
+
+		/* The delay ioctl syncs the position; avail_update then reads it. */
+		err = snd_pcm_delay(pcm, &delay);
+		if (err >= 0) {
+			avail = snd_pcm_avail_update(pcm);
+			err = avail < 0 ? (int)avail : 0;
+		}
+		if (done >= total) {
+			/* Playback: played out when the delay is 0 or the stream ran dry. */
+			if (err == -EPIPE || (!err && delay <= 0))
+				break;
+			if (err < 0)
+				return fail("delay/avail while playing out", err);
+			/* What is queued, plus a second of slack for a slow device. */
+			if (!end)
+				end = now + (long long)bsize * 1000000000LL / RATE + 1000000000LL;
+			if (now > end)
+				return fail("playback not played out in time", -ETIMEDOUT);
+			/* Refilled after an xrun with less than the start threshold. */
+			if (snd_pcm_state(pcm) == SND_PCM_STATE_PREPARED) {
+				err = snd_pcm_start(pcm);
+				if (err < 0)
+					return fail("start", err);
+			}
+			continue;
+		}
+		if (err < 0) {
+			err = nowake_recover(pcm, capture, err, &xruns);
+			if (err < 0)
+				return fail("delay/avail", err);
+			continue;
+		}
+		if (avail > (snd_pcm_sframes_t)bsize)
+			avail = bsize;
+		if (avail > total - done)
+			avail = total - done;
+		n = nowake_xfer(pcm, capture, buf, avail);
+		if (n < 0) {
+			err = nowake_recover(pcm, capture, (int)n, &xruns);
+			if (err < 0)
+				return fail(capture ? "read" : "write", err);
+			continue;
+		}
+		done += n;
+		if (capture && done >= total)
+			break;
+	}
+	err = snd_pcm_drop(pcm);
+	if (err < 0)
+		return fail("drop", err);
+	snd_pcm_close(pcm);
+	free(buf);
+	printf("nowake: %s frames=%ld xruns=%ld wakeups=%ld period=%lu buffer=%lu\n", dir, done,
+	       xruns, wakeups, psize, bsize);
+	return 0;
+}
+
 static int do_ctl_wait(const char *dev, const char *name, double secs)
 {
 	snd_ctl_t *ctl;
@@ -259,9 +466,11 @@ int main(int argc, char **argv)
 		return do_xrun(argv[2], 1);
 	if (argc >= 5 && !strcmp(argv[1], "tiny"))
 		return do_tiny(argv[2], atol(argv[3]), atof(argv[4]));
+	if (argc >= 6 && !strcmp(argv[1], "nowake"))
+		return do_nowake(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
 	if (argc >= 5 && !strcmp(argv[1], "ctl-wait"))
 		return do_ctl_wait(argv[2], argv[3], atof(argv[4]));
 	fprintf(stderr, "usage: pcm-client pause|xrun|overrun DEV | tiny DEV FRAMES SECS | "
-			"ctl-wait CTL NAME SECS\n");
+			"nowake DEV playback|capture PERIOD SECS | ctl-wait CTL NAME SECS\n");
 	return 2;
 }

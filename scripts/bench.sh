@@ -90,7 +90,7 @@ per_s() { awk -v a="$1" -v s="$SECS" 'BEGIN { if (a == "-") print "-"; else prin
 above() {
 	awk -v a="$1" -v b="$2" -v sa="$3" -v sb="$4" 'BEGIN {
 		if (a == "-" || b == "-" || sa == "-" || sb == "-" || sb <= 0) { print "-"; exit }
-		d = a - b * sa / sb; printf "%.0f", d > 0 ? d : 0 }'
+		d = a - b * sa / sb; printf "%.0f", (d > 0 ? d : 0) }'
 }
 plus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else print a + b }'; }
 okay() { [[ $1 == 0 ]] && echo yes || echo "no($1)"; }

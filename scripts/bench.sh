@@ -11,7 +11,11 @@
 # load, times the stream's wall time; never below 0),
 # wakeups (device interrupts + timer), guest CPU (busy time from /proc/stat), xruns, the
 # round-trip latency (workload rtl: alsabat --roundtriplatency, pa backend), and whether the
-# stream ended without error. Each configuration of our driver (--rs) gets a table with the
+# stream ended without error. The kicks are those between two markers that the guest
+# leaves in the trace right before and right after the measured interval (tests/guest/bench.sh:
+# one-byte reads of the sound device's PCI configuration space at 0x3e and 0x3f, QEMU trace
+# event pci_cfg_read), so that a sound server's start-up streaming is not counted; "-" if a
+# marker is missing. Each configuration of our driver (--rs) gets a table with the
 # ratios ours/C, saved as $BENCH_CACHE/bench/latest-BACKEND[-timerUS]-NAME.txt, with a chart
 # of the kick, wakeup and CPU ratios next to it (.png, scripts/bench-chart.sh). This is a
 # benchmark, not a test: it never fails on a number.
@@ -26,9 +30,15 @@
 #   --workloads LIST    WORKLOAD PERIOD pairs; WORKLOAD is play, capture, duplex, tiny
 #                       (8-frame writes), nowake, nowake-capture (a sound server's stream:
 #                       period wakeups off if the driver can, the client's own timer every
-#                       half period; pcm-client nowake), rtl, or hog-WORKLOAD (both vCPUs
-#                       busy). The table has rtl columns only if a workload is rtl (as by
-#                       default with --backend pa).
+#                       half period; pcm-client nowake), rtl, pa-play, pa-record, pw-play,
+#                       pw-record (a client streaming through PulseAudio or PipeWire in the
+#                       guest: pacat, pacat -r, pw-play, pw-record; the server chooses the
+#                       period, PERIOD is ignored, what it chose is in the guest log; the
+#                       measured interval is 3 s of the steady stream, without the server's
+#                       start-up or the client's start and end; xruns are the server's own
+#                       ALSA xrun log lines; see tests/guest/bench.sh), or hog-WORKLOAD
+#                       (both vCPUs busy). The table has rtl columns only if a workload is
+#                       rtl (as by default with --backend pa).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -68,17 +78,30 @@ SECS=3
 run() {
 	local tag=$1-${2//[=,]/_}-$3-$4
 	local trace=$OUT/trace.$tag log=$OUT/log.$tag
+	# The sound servers' workloads need them in the initramfs; PulseAudio runs with the CPUID
+	# hypervisor bit off, as scripts/test.sh runs tests/guest/pulse.sh: PulseAudio 16 would
+	# drop tsched in a VM before asking the driver (it drops it for both drivers anyway,
+	# whose PCMs are BATCH).
+	local extra=()
+	case ${3#hog-} in
+	pa-*) extra=(--sound-servers --qemu-arg -cpu --qemu-arg max,hypervisor=off) ;;
+	pw-*) extra=(--sound-servers) ;;
+	esac
 	rm -f "$trace"
 	"$BENCH_ROOT/scripts/run-guest.sh" --backend "$BACKEND" ${TIMER:+--timer-period "$TIMER"} \
-		"${AUDIODEV[@]}" --timeout 180 --trace "$trace" \
-		--kdir "$KDIR_BENCH" --module "$KO" \
+		"${AUDIODEV[@]}" --timeout 180 --trace "$trace" --trace-event pci_cfg_read \
+		--kdir "$KDIR_BENCH" --module "$KO" "${extra[@]}" \
 		--append "bench.driver=$1 bench.rsparams=$2 bench.workload=$3 bench.period=$4 bench.secs=$SECS" \
 		bench.sh >"$log" 2>&1 || true
 	local res kicks
 	res=$(grep -a '^BENCH-RESULT' "$log" | tail -n1)
 	[[ -n $res ]] || { echo "- - - fail - - - - - -"; return; }
-	# Data queues only (tx 2, rx 3): boot and probe make none.
-	kicks=$(grep -cE 'virtio_queue_notify .* n [23] ' "$trace" || true)
+	# Data queues only (tx 2, rx 3), between the guest's markers (see above).
+	kicks=$(awk '
+		/^pci_cfg_read virtio-sound-pci .* @0x3e / && !on && !done { on = 1; seen = 1; next }
+		/^pci_cfg_read virtio-sound-pci .* @0x3f / && on { on = 0; done = 1 }
+		on && /^virtio_queue_notify .* n [23] / { n++ }
+		END { print done ? n + 0 : "-" }' "$trace")
 	eval "$(echo "$res" | cut -d' ' -f2- | tr ' ' '\n' | sed 's/^/local r_/')"
 	echo "$kicks $r_irqs $r_busy_jiffies $r_rc $r_xruns ${r_latency_ms:--} ${r_loc:--} ${r_loc_idle:--} ${r_stream_s:--} ${r_idle_s:--}"
 }
@@ -102,12 +125,14 @@ for w in "${WORKLOADS[@]}"; do
 	C[$w]=$(run c "" "$wl" "$p")
 done
 hz=$(grep -o 'CONFIG_HZ=[0-9]*' "$KDIR_BENCH/.config" | cut -d= -f2)
-# The workload column as wide as the longest name; the rtl columns only for rtl workloads.
-wlw=12 rtl=0
+# The workload column as wide as the longest name; the rtl columns only for rtl workloads;
+# a note on the server workloads only if there are some.
+wlw=12 rtl=0 srv=0
 for w in "${WORKLOADS[@]}"; do
 	read -r wl _ <<<"$w"
 	((${#wl} <= wlw)) || wlw=${#wl}
 	[[ ${wl#hog-} != rtl ]] || rtl=1
+	[[ ${wl#hog-} != p[aw]-* ]] || srv=1
 done
 # row WORKLOAD PERIOD C-RESULT RUST-RESULT (results as run prints them), or the column names.
 row() {
@@ -150,6 +175,7 @@ for v in "${VARIANTS[@]}"; do
 		row "$wl" "$p" "${C[$w]}" "$(run rs "$params" "$wl" "$p")" | tee -a "$table"
 	done
 	echo "cpu = busy time of both vCPUs, 1/100 s per second of audio (/proc/stat, USER_HZ; 100 = one vCPU); guest HZ=$hz$( ((rtl)) && echo "; rtl = alsabat round-trip latency, ms (workload rtl)")" >>"$table"
+	((srv == 0)) || echo "pa-*, pw-*: a client through PulseAudio or PipeWire; the server chooses the period (the period column is ignored; see the guest logs $OUT/log.*); ${SECS} s of the steady stream measured; xr = the server's own ALSA xrun log lines" >>"$table"
 	step "bench: table in $table"
 	cat "$table"
 	if chart=$("$BENCH_ROOT/scripts/bench-chart.sh" "$table"); then

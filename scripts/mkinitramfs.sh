@@ -12,7 +12,8 @@
 #   with --sound-servers (scripts/run-guest.sh gives it to the scripts that need them; without
 #   them the archive is a third of the size, and a guest boots faster under TCG):
 #   PulseAudio (pulseaudio, pactl, pacat/paplay/parecord, module-alsa-card/-sink/-source,
-#     module-native-protocol-unix, /usr/share/pulseaudio/alsa-mixer) for tests/guest/pulse.sh
+#     module-native-protocol-unix, module-suspend-on-idle, /usr/share/pulseaudio/alsa-mixer)
+#     for tests/guest/pulse.sh and the server workloads of tests/guest/bench.sh
 #   PipeWire (pipewire, pw-cat/pw-play/pw-record, pw-link, pw-dump, the modules and SPA plugins
 #     of a graph with static ALSA nodes) for tests/guest/pipewire.sh, if installed
 #   /lib/modules/c/    snd-timer.ko snd-pcm.ko [snd-hrtimer.ko] virtio_snd.ko from KDIR/sound
@@ -149,10 +150,11 @@ for plugdir in /usr/lib/x86_64-linux-gnu/alsa-lib /usr/lib/alsa-lib; do
 	done
 done
 
-# PulseAudio (tests/guest/pulse.sh): the daemon, pactl, pacat (paplay and parecord are its
-# names), the modules that the test loads with their libraries, and module-alsa-card's
-# profile sets and mixer paths. Not the other modules: they would pull in X11, JACK, D-Bus
-# services, LADSPA... The test writes its own daemon.conf, client.conf and startup script.
+# PulseAudio (tests/guest/pulse.sh, tests/guest/servers.sh): the daemon, pactl, pacat
+# (paplay and parecord are its names), the modules that the tests load with their
+# libraries, and module-alsa-card's profile sets and mixer paths. Not the other modules:
+# they would pull in X11, JACK, D-Bus services, LADSPA... The tests write their own
+# daemon.conf, client.conf and startup script.
 PA_MODDIR=$(find /usr/lib -maxdepth 2 -type d -path '/usr/lib/pulse-*/modules' -print -quit 2>/dev/null || true)
 if ((SERVERS == 0)); then
 	:
@@ -165,7 +167,8 @@ elif command -v pulseaudio >/dev/null && command -v pacat >/dev/null && [[ -n $P
 		sed -i "\\#^l\t/usr/bin/$name\t#d" "$MANIFEST"
 		add_link "/usr/bin/$name" pacat
 	done
-	for m in module-alsa-card module-alsa-sink module-alsa-source module-native-protocol-unix; do
+	for m in module-alsa-card module-alsa-sink module-alsa-source module-native-protocol-unix \
+		module-suspend-on-idle; do
 		add_elf "$PA_MODDIR/$m.so"
 	done
 	[[ -d /usr/share/pulseaudio/alsa-mixer ]] &&
@@ -173,9 +176,9 @@ elif command -v pulseaudio >/dev/null && command -v pacat >/dev/null && [[ -n $P
 else
 	step "mkinitramfs: PulseAudio not found on the host, skipped (apt-get install pulseaudio pulseaudio-utils)"
 fi
-# PipeWire (tests/guest/pipewire.sh): the daemon, pw-cat (pw-play, pw-record), pw-link,
-# pw-dump, the modules and SPA plugins of a graph with static ALSA nodes. The test writes its
-# own pipewire.conf.
+# PipeWire (tests/guest/pipewire.sh, tests/guest/servers.sh): the daemon, pw-cat (pw-play,
+# pw-record), pw-link, pw-dump, the modules and SPA plugins of a graph with static ALSA
+# nodes. The tests write their own pipewire.conf.
 PW_MODDIR=/usr/lib/x86_64-linux-gnu/pipewire-0.3 SPA_DIR=/usr/lib/x86_64-linux-gnu/spa-0.2
 if ((SERVERS)) && command -v pipewire >/dev/null && command -v pw-cat >/dev/null && [[ -d $PW_MODDIR && -d $SPA_DIR ]]; then
 	for tool in pipewire pw-cat pw-link pw-dump; do

@@ -14,6 +14,8 @@
 #   --audiodev-opt K=V     extra -audiodev option, e.g. out.buffer-length=10000 (repeatable)
 #   --device-opt K=V       extra virtio-sound-pci option, e.g. jacks=1 (repeatable)
 #   --no-sound             no sound device at all
+#   --sound-servers        PulseAudio and PipeWire in the initramfs (always for pulse.sh and
+#                          pipewire.sh; scripts/bench.sh gives it for its server workloads)
 #   --vsnd "ARGS"          instead of QEMU's device, tools/vsnd-device (vhost-user-snd-pci)
 #                          started with ARGS ("--streams 0", or "--streams=0": "=" is a
 #                          space, so that the option survives word splitting); its log is in
@@ -127,7 +129,7 @@ while time.time() - t0 < limit:
 EOF
 )
 BACKEND=none STREAMS='' TIMER='' NOSOUND=0 TIMEOUT=120 TRACE='' APPEND='' KDIR=$KDIR_DEFAULT LOG=''
-SMP=2 MEM=512M SCRIPT= VSND= VSND_SET=0 QMP=0
+SMP=2 MEM=512M SCRIPT= VSND= VSND_SET=0 QMP=0 SERVERS=0
 MODULES=() VSND_EXEC=() AUDIODEV_OPTS=() DEVICE_OPTS=() TRACE_EVENTS=() QEMU_EXTRA=() QMP_AT=()
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "$1 needs a value" >&2; usage; }; }
 while (($#)); do
@@ -138,6 +140,7 @@ while (($#)); do
 	--audiodev-opt) need "$@"; AUDIODEV_OPTS+=("$2"); shift 2 ;;
 	--device-opt) need "$@"; DEVICE_OPTS+=("$2"); shift 2 ;;
 	--no-sound) NOSOUND=1; shift ;;
+	--sound-servers) SERVERS=1; shift ;;
 	--vsnd) need "$@"; VSND=${2//=/ }; VSND_SET=1; NOSOUND=1; shift 2 ;;
 	--vsnd-exec) need "$@"; VSND_EXEC+=(--exec "$2"); shift 2 ;;
 	--timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
@@ -186,7 +189,8 @@ if ((VSND_SET)); then
 fi
 # The sound servers only for the scripts that run one: a smaller archive boots faster.
 servers=()
-case $SCRIPT in pulse.sh | pipewire.sh) servers=(--sound-servers) ;; esac
+case $SCRIPT in pulse.sh | pipewire.sh) SERVERS=1 ;; esac
+((SERVERS == 0)) || servers=(--sound-servers)
 "$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" "${servers[@]}" >&2
 
 QEMU=(qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM"

@@ -15,7 +15,7 @@
 #     module-native-protocol-unix, module-suspend-on-idle, /usr/share/pulseaudio/alsa-mixer)
 #     for tests/guest/pulse.sh and the server workloads of tests/guest/bench.sh
 #   PipeWire (pipewire, pw-cat/pw-play/pw-record, pw-link, pw-dump, the modules and SPA plugins
-#     of a graph with static ALSA nodes) for tests/guest/pipewire.sh, if installed
+#     of a graph with static ALSA nodes, module-rt) for tests/guest/pipewire.sh, if installed
 #   /lib/modules/c/    snd-timer.ko snd-pcm.ko [snd-hrtimer.ko] virtio_snd.ko from KDIR/sound
 #   /lib/modules/rs/   every --module file
 #   /usr/bin/pcm-test, /usr/bin/mixer-test plus its configuration in /tests/kselftest/ (if built by
@@ -178,7 +178,8 @@ else
 fi
 # PipeWire (tests/guest/pipewire.sh, tests/guest/servers.sh): the daemon, pw-cat (pw-play,
 # pw-record), pw-link, pw-dump, the modules and SPA plugins of a graph with static ALSA
-# nodes. The tests write their own pipewire.conf.
+# nodes, module-rt (real-time data threads without rtkit). The tests write their own
+# pipewire.conf.
 PW_MODDIR=/usr/lib/x86_64-linux-gnu/pipewire-0.3 SPA_DIR=/usr/lib/x86_64-linux-gnu/spa-0.2
 if ((SERVERS)) && command -v pipewire >/dev/null && command -v pw-cat >/dev/null && [[ -d $PW_MODDIR && -d $SPA_DIR ]]; then
 	for tool in pipewire pw-cat pw-link pw-dump; do
@@ -186,7 +187,7 @@ if ((SERVERS)) && command -v pipewire >/dev/null && command -v pw-cat >/dev/null
 	done
 	add_link /usr/bin/pw-play pw-cat
 	add_link /usr/bin/pw-record pw-cat
-	for m in protocol-native access client-node adapter link-factory metadata spa-node-factory; do
+	for m in protocol-native access client-node adapter link-factory metadata spa-node-factory rt; do
 		add_elf "$PW_MODDIR/libpipewire-module-$m.so"
 	done
 	for p in support/libspa-support alsa/libspa-alsa audioconvert/libspa-audioconvert; do

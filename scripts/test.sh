@@ -229,6 +229,9 @@ GUEST_RUNS=(
 	# one stream of 256 periods each way, two playback streams of 48 periods each on the one
 	# tx queue; no xrun allowed.
 	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 1600 --append bench.suite=integrity:integrity.sh+integrity-poll:integrity.sh:rsparams=poll=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-defer:integrity.sh:rsparams=defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-polldefer:integrity.sh:rsparams=poll=1,defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-ring:integrity.sh:rsparams=pcm_periods_max=256:integrity_ring=1:strict_xruns=1:integrity_only=ring|suite.sh"
+	# PipeWire in the guest (tests/guest/pipewire.sh): the integrity pattern through pw-play
+	# (30 s, no xrun) and pw-record, on vsnd-device (stream 0 playback, stream 1 capture).
+	"pipewire|--vsnd --streams=2 --timeout 240|pipewire.sh"
 	# The second kernel (7.3): probe, playback/capture smoke on QEMU's device and on
 	# vsnd-device, and the polling mode (the kernel crate's hrtimer changed in 7.3); the full
 	# suite runs on 7.2.
@@ -252,6 +255,7 @@ COMPARE_RUNS=(
 	"kselftest|--backend none --timeout 300|kselftest.sh"
 	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
 	"pulse|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse.sh"
+	"pipewire|--vsnd --streams=2 --timeout 240|pipewire.sh"
 	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
 	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
 	"vsnd-remap|--vsnd '--streams=2 --jacks=2 --jack-remap'|vsnd-remap.sh"

@@ -12,6 +12,8 @@
  *             reads itself, with the spec's verifier; "integrity SID off"
  *
  * usage: integrity-client [OPTIONS] playback|capture
+ *        integrity-client [OPTIONS] --write-file FILE | --verify-file FILE
+ *        integrity-client [OPTIONS] --arm-only playback|capture | --report-only playback
  *        integrity-client --self-test
  *   -D, --device DEV      PCM (default hw:0,0)
  *   --sid N               the device's virtio stream id (default: from the substream k that
@@ -52,6 +54,26 @@
  *                         runs on a device without the integrity command)
  *   --self-test           checks the pattern against the spec's reference values and the
  *                         verifier against the streams of the device's unit tests; no PCM
+ * A sound server's stream (tests/guest/pipewire.sh, pulse.sh): no PCM is opened; -f, -c, -r,
+ * -n and --seed describe the file or the stream:
+ *   --write-file FILE     a WAV file of frames 0 .. N-1 of the pattern (a format that WAV
+ *                         carries: U8 S16_LE S24_3LE S32_LE FLOAT_LE FLOAT64_LE), then
+ *                         --pad F frames of silence (default 0), for the server's player
+ *   --verify-file FILE    verifies a WAV recording of the device's pattern (a server's
+ *                         recorder): silence before the first frame of the pattern and after
+ *                         the last is allowed; the first frame that is not silence may be at
+ *                         any position (searched from 0, as far as the verifier's window),
+ *                         and from there every frame must follow in order and unaltered; it
+ *                         must hold N frames of the pattern at least
+ *   --arm-only            "integrity SID arm SEED [keep] [lead]" only (SID: --sid, else 0 for
+ *                         playback and 1 for capture: the first substream of each direction
+ *                         in the device's default layout)
+ *   --lead                (--arm-only) arm with "lead": the device counts silence before the
+ *                         first frame of the pattern apart (a server starts its sink before
+ *                         the player's data comes), not as silence
+ *   --report-only         the device's report of a playback stream, judged as a drained
+ *                         stream of N frames without xrun (every frame good, silence only
+ *                         after the last), then "integrity SID off"
  *
  * Discontinuities: after an xrun (EPIPE) or a reset, the client goes on with the next
  * position that it did not write (playback), and records that position; a gap of lost
@@ -890,12 +912,12 @@ struct action {
 
 struct opts {
 	const char *device, *ctl;
-	int capture, sid, mmap, drop, verify, allow_xruns, keep_armed, expect_suspend;
+	int capture, sid, mmap, drop, verify, allow_xruns, keep_armed, expect_suspend, lead;
 	unsigned int timer_us;
 	snd_pcm_format_t format;
 	unsigned int channels, rate, periods;
 	snd_pcm_uframes_t period, buffer, chunk;
-	uint64_t frames;
+	uint64_t frames, pad;
 	uint32_t seed;
 	struct action act[MAX_ACTIONS];
 	unsigned int nact;
@@ -1624,6 +1646,357 @@ result:
 	return pass ? 0 : 1;
 }
 
+/* ---- Sound servers: the pattern in a file, the device's verdict alone ------------------ */
+
+/*
+ * A sound server (PipeWire, PulseAudio) stands between the application and the PCM: the
+ * test plays a file of the pattern with the server's player (--write-file), arms the
+ * device's stream and reads its verdict apart (--arm-only, --report-only), or records the
+ * device's pattern with the server's recorder and verifies the file (--verify-file).
+ */
+
+/* The WAV format tag of a pattern format: PCM (1) or IEEE float (3); 0 if WAV has none (a
+ * sample narrower than its container, or big-endian). */
+static unsigned int wav_tag(const struct pfmt *f)
+{
+	if (f->kind == SK_FLOAT32 || f->kind == SK_FLOAT64)
+		return 3;
+	if (f->bits != f->bytes * 8)
+		return 0;
+	/* WAV's 8-bit samples are unsigned, its wider ones signed. */
+	if ((f->bytes == 1) != (f->kind == SK_UNSIGNED))
+		return 0;
+	return 1;
+}
+
+static void le_put(FILE *out, uint64_t v, unsigned int bytes)
+{
+	uint8_t b[8];
+
+	store_le(b, v, bytes);
+	fwrite(b, 1, bytes, out);
+}
+
+/*
+ * --write-file: a WAV file of frames 0 .. o->frames-1 of the pattern, then o->pad frames of
+ * silence (what a server's sink may cut when it stops after the player's drain). 0, or 1
+ * with a message.
+ */
+static int write_file(const struct opts *o, const char *path)
+{
+	struct pfmt f;
+	uint64_t n = o->frames + o->pad, bytes;
+	uint8_t *buf;
+	FILE *out;
+
+	if (pfmt_init(&f, o->format, o->channels))
+		return 2;
+	if (!wav_tag(&f)) {
+		fprintf(stderr, "--write-file: WAV has no format %s\n", snd_pcm_format_name(o->format));
+		return 2;
+	}
+	bytes = n * f.frame;
+	if (bytes > UINT32_MAX - 36) {
+		fprintf(stderr, "--write-file: %" PRIu64 " frames do not fit a WAV file\n", n);
+		return 2;
+	}
+	out = fopen(path, "wb");
+	if (!out) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fputs("RIFF", out);
+	le_put(out, 36 + bytes, 4);
+	fputs("WAVEfmt ", out);
+	le_put(out, 16, 4);
+	le_put(out, wav_tag(&f), 2);
+	le_put(out, f.channels, 2);
+	le_put(out, o->rate, 4);
+	le_put(out, (uint64_t)o->rate * f.frame, 4);
+	le_put(out, f.frame, 2);
+	le_put(out, f.bytes * 8, 2);
+	fputs("data", out);
+	le_put(out, bytes, 4);
+	buf = xrealloc(NULL, f.frame);
+	for (uint64_t i = 0; i < o->frames; i++) {
+		pattern_frame(&f, o->seed, i, buf);
+		fwrite(buf, 1, f.frame, out);
+	}
+	for (unsigned int c = 0; c < f.channels; c++)
+		memcpy(buf + c * f.bytes, f.silence, f.bytes);
+	for (uint64_t i = 0; i < o->pad; i++)
+		fwrite(buf, 1, f.frame, out);
+	free(buf);
+	if (ferror(out) | fclose(out)) {
+		fprintf(stderr, "%s: write error\n", path);
+		return 1;
+	}
+	printf("# wrote %s: %s %u ch %u Hz, frames 0..%" PRIu64 " of the pattern of seed %u, "
+	       "then %" PRIu64 " frames of silence\n", path, snd_pcm_format_name(o->format),
+	       o->channels, o->rate, o->frames ? o->frames - 1 : 0, o->seed, o->pad);
+	return 0;
+}
+
+/* What a recording held: leading silence, the pattern from position start, trailing
+ * silence, and the verifier's report of the frames between. */
+struct recording {
+	uint64_t frames, lead, tail, start;
+	int synced;      /* the first frame that is not silence is a frame of the pattern */
+	struct verifier v;
+};
+
+/*
+ * Verifies a recording of the pattern that started anywhere in the stream: silence before
+ * the first pattern frame and after the last frame that is not silence is allowed; the
+ * first frame that is not silence must be the pattern at some position start (searched
+ * from 0 in the verifier's window, and confirmed by the frames after it), and from there
+ * every frame must follow in order: any event of the verifier fails. min_good: the frames
+ * of the pattern that the recording must hold at least. Returns 1 on a pass.
+ */
+static int verify_recording(const struct pfmt *f, uint32_t seed, const uint8_t *data,
+			    uint64_t n, uint64_t min_good, struct recording *rec)
+{
+	const uint8_t *p;
+	uint64_t first, last, chunk = 1024;
+	size_t nnext;
+
+	memset(rec, 0, sizeof(*rec));
+	verifier_init(&rec->v, f, seed);
+	rec->frames = n;
+	for (first = 0; first < n && frame_is_silence(f, data + first * f->frame); first++)
+		;
+	for (last = n; last > first && frame_is_silence(f, data + (last - 1) * f->frame); last--)
+		;
+	rec->lead = first;
+	rec->tail = n - last;
+	if (first == n)
+		return 0;
+	p = data + first * f->frame;
+	nnext = last - first - 1 < SEARCH_FOLLOWERS ? last - first - 1 : SEARCH_FOLLOWERS;
+	if (confirm(&rec->v, 0, p, nnext)) {
+		rec->start = 0;
+	} else if (!verifier_search(&rec->v, p, nnext, &rec->start)) {
+		return 0;
+	}
+	rec->synced = 1;
+	rec->v.e = rec->v.high = rec->start;
+	for (uint64_t i = first; i < last; i += chunk)
+		verifier_feed(&rec->v, data + i * f->frame, last - i < chunk ? last - i : chunk);
+	return rec->v.rep.nev == 0 && rec->v.rep.good == last - first && rec->v.rep.good >= min_good;
+}
+
+/* Reads a little-endian number of a WAV header. */
+static uint64_t le_get(const uint8_t *p, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/*
+ * --verify-file: a WAV recording (a sound server's recorder) of the pattern that the
+ * device produced: its format must be the options' (-f, -c, -r); verify_recording judges
+ * it, and it must hold -n frames of the pattern at least. Exit status 0 on a pass.
+ */
+static int verify_file(const struct opts *o, const char *path)
+{
+	struct pfmt f;
+	struct recording rec;
+	uint8_t *file = NULL, *data = NULL;
+	size_t size = 0, cap = 0, off = 12, n;
+	uint64_t len = 0, frames;
+	unsigned int tag = 0, ch = 0, rate = 0, bits = 0;
+	int pass = 0, have_fmt = 0;
+	FILE *in;
+
+	if (pfmt_init(&f, o->format, o->channels))
+		return 2;
+	in = fopen(path, "rb");
+	if (!in) {
+		printf("# %s: %s\nRESULT fail no file\n", path, strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		if (size == cap) {
+			cap = cap ? 2 * cap : 1 << 20;
+			file = xrealloc(file, cap);
+		}
+		n = fread(file + size, 1, cap - size, in);
+		if (!n)
+			break;
+		size += n;
+	}
+	fclose(in);
+	if (size < 12 || memcmp(file, "RIFF", 4) || memcmp(file + 8, "WAVE", 4)) {
+		printf("# %s: not a WAV file (%zu bytes)\nRESULT fail not a WAV file\n", path, size);
+		goto out;
+	}
+	/* The chunks: "fmt ", then "data" (whose length a recorder killed before it closed
+	 * the file may not have written: then the rest of the file). */
+	while (off + 8 <= size) {
+		uint64_t clen = le_get(file + off + 4, 4);
+
+		if (!memcmp(file + off, "fmt ", 4) && clen >= 16 && off + 24 <= size) {
+			tag = le_get(file + off + 8, 2);
+			ch = le_get(file + off + 10, 2);
+			rate = le_get(file + off + 12, 4);
+			bits = le_get(file + off + 22, 2);
+			/* WAVE_FORMAT_EXTENSIBLE: the subformat's tag. */
+			if (tag == 0xfffe && clen >= 40 && off + 34 <= size)
+				tag = le_get(file + off + 32, 2);
+			have_fmt = 1;
+		} else if (!memcmp(file + off, "data", 4)) {
+			data = file + off + 8;
+			len = clen == 0 || clen > size - off - 8 ? size - off - 8 : clen;
+			break;
+		}
+		off += 8 + clen + (clen & 1);
+	}
+	if (!have_fmt || !data) {
+		printf("# %s: no%s%s chunk\nRESULT fail bad WAV file\n", path,
+		       have_fmt ? "" : " fmt", data ? "" : " data");
+		goto out;
+	}
+	printf("# %s: WAV format %u, %u ch, %u Hz, %u bits, %" PRIu64 " data bytes\n", path, tag,
+	       ch, rate, bits, len);
+	if (tag != wav_tag(&f) || ch != f.channels || rate != o->rate || bits != f.bytes * 8) {
+		printf("# FAIL: the file is not %s %u ch %u Hz (WAV format %u, %u bits)\n"
+		       "RESULT fail format\n", snd_pcm_format_name(o->format), f.channels, o->rate,
+		       wav_tag(&f), f.bytes * 8);
+		goto out;
+	}
+	frames = len / f.frame;
+	pass = verify_recording(&f, o->seed, data, frames, o->frames, &rec);
+	if (!rec.synced) {
+		const uint8_t *p = data + rec.lead * f.frame;
+
+		if (rec.lead == frames)
+			diag("FAIL: the recording holds no frame that is not silence");
+		else
+			diag("FAIL: the first frame that is not silence (after %" PRIu64 " frames of "
+			     "silence) is no frame of the pattern near 0..%llu: %02x %02x %02x %02x ...",
+			     rec.lead, SEARCH_WINDOW, p[0], p[1 % f.frame], p[2 % f.frame],
+			     p[3 % f.frame]);
+	} else {
+		const struct report *r = &rec.v.rep;
+
+		diag("leading silence %" PRIu64 " frames, then the pattern from position %" PRIu64
+		     " to %" PRIu64 ", trailing silence %" PRIu64 " frames", rec.lead, rec.start,
+		     r->end, rec.tail);
+		diag("client verdict: frames=%" PRIu64 " good=%" PRIu64 " lost=%" PRIu64
+		     " repeated=%" PRIu64 " reordered=%" PRIu64 " corrupt=%" PRIu64
+		     " silence=%" PRIu64 " end=%" PRIu64, r->frames, r->good, r->count[EV_LOST],
+		     r->count[EV_REPEATED], r->count[EV_REORDERED], r->count[EV_CORRUPT],
+		     r->count[EV_SILENCE], r->end);
+		/* Every event fails here: no xrun was announced to a recording. */
+		judge(r, &(struct resumes){ .n = 0 }, 0, 0, 0);
+		if (r->good < o->frames)
+			diag("FAIL: %" PRIu64 " frames of the pattern, fewer than the %" PRIu64
+			     " wanted", r->good, o->frames);
+	}
+	printf("RESULT %s frames=%" PRIu64 " lead=%" PRIu64 " start=%" PRIu64 " good=%" PRIu64
+	       " lost=%" PRIu64 " repeated=%" PRIu64 " reordered=%" PRIu64 " corrupt=%" PRIu64
+	       " silence=%" PRIu64 " end=%" PRIu64 " tail=%" PRIu64 "\n", pass ? "ok" : "fail",
+	       frames, rec.lead, rec.start, rec.v.rep.good, rec.v.rep.count[EV_LOST],
+	       rec.v.rep.count[EV_REPEATED], rec.v.rep.count[EV_REORDERED],
+	       rec.v.rep.count[EV_CORRUPT], rec.v.rep.count[EV_SILENCE], rec.v.rep.end, rec.tail);
+	verifier_free(&rec.v);
+out:
+	free(file);
+	return pass ? 0 : 1;
+}
+
+/* The control port (--ctl, or the one named vsnd.ctl) into port; 0, or -1 with a message. */
+static int ctl_port(const struct opts *o, char *port, size_t size)
+{
+	if (o->ctl) {
+		snprintf(port, size, "%s", o->ctl);
+		return 0;
+	}
+	if (!find_ctl_port(port, size))
+		return 0;
+	diag("FAIL: no virtio-serial port named %s (run-guest.sh --vsnd, CONFIG_VIRTIO_CONSOLE)",
+	     CTL_PORT_NAME);
+	return -1;
+}
+
+/*
+ * --arm-only: "integrity SID arm SEED [keep] [lead]" and nothing else, for a stream that a
+ * sound server plays or records (SID: --sid, else 0 for playback and 1 for capture, the
+ * first substream of each direction in the device's default layout).
+ */
+static int arm_only(const struct opts *o)
+{
+	char port[256], cmd[128], body[8192];
+	int sid = o->sid >= 0 ? o->sid : o->capture;
+
+	if (ctl_port(o, port, sizeof(port)))
+		goto fail;
+	snprintf(cmd, sizeof(cmd), "integrity %d arm %u%s%s", sid, o->seed,
+		 o->keep_armed ? " keep" : "", o->lead ? " lead" : "");
+	if (ctl_transact(port, cmd, body, sizeof(body)))
+		goto fail;
+	diag("%s: %s", cmd, body);
+	printf("RESULT ok armed\n");
+	return 0;
+fail:
+	printf("RESULT fail not armed\n");
+	return 1;
+}
+
+/*
+ * --report-only: the device's report of a playback stream that a sound server played -n
+ * frames of the pattern to (a file of --write-file), judged by the Pass rules as a drained
+ * stream of that many frames without an xrun: every frame once, in order and unaltered, and
+ * silence only after the last one (or, armed with --lead, before the first: the device
+ * counts it apart); then "integrity SID off".
+ */
+static int report_only(const struct opts *o)
+{
+	char port[256], cmd[128], body[8192];
+	struct report r = { 0 };
+	struct resumes rs = { .n = 0 };
+	int sid = o->sid >= 0 ? o->sid : o->capture, pass = 0;
+	uint64_t lead = 0;
+
+	if (o->capture) {
+		fprintf(stderr, "--report-only: a playback stream's (a capture is --verify-file)\n");
+		return 2;
+	}
+	if (ctl_port(o, port, sizeof(port)))
+		goto result;
+	snprintf(cmd, sizeof(cmd), "integrity %d report", sid);
+	if (ctl_transact(port, cmd, body, sizeof(body))) {
+		diag("FAIL: no report from the device");
+		goto result;
+	}
+	if (parse_report(body, &r)) {
+		diag("FAIL: the device's report has no 'frames=' line: %s", body);
+		goto result;
+	}
+	word_u64(body, "lead", &lead);
+	diag("device verdict: frames=%" PRIu64 " good=%" PRIu64 " lost=%" PRIu64
+	     " repeated=%" PRIu64 " reordered=%" PRIu64 " corrupt=%" PRIu64 " silence=%" PRIu64
+	     " end=%" PRIu64 " lead=%" PRIu64, r.frames, r.good, r.count[EV_LOST],
+	     r.count[EV_REPEATED], r.count[EV_REORDERED], r.count[EV_CORRUPT], r.count[EV_SILENCE],
+	     r.end, lead);
+	pass = judge(&r, &rs, 1, o->frames, 1) && r.good == o->frames;
+	if (r.good != o->frames)
+		diag("FAIL: %" PRIu64 " good frames, not the %" PRIu64 " played", r.good, o->frames);
+	snprintf(cmd, sizeof(cmd), "integrity %d off", sid);
+	ctl_transact(port, cmd, body, sizeof(body));
+result:
+	printf("RESULT %s frames=%" PRIu64 " good=%" PRIu64 " lost=%" PRIu64 " repeated=%" PRIu64
+	       " reordered=%" PRIu64 " corrupt=%" PRIu64 " silence=%" PRIu64 " end=%" PRIu64
+	       " lead=%" PRIu64 "\n", pass ? "ok" : "fail", o->frames, r.good, r.count[EV_LOST],
+	       r.count[EV_REPEATED], r.count[EV_REORDERED], r.count[EV_CORRUPT],
+	       r.count[EV_SILENCE], r.end, lead);
+	report_free(&r);
+	return pass ? 0 : 1;
+}
+
 /* ---- Self-test ------------------------------------------------------------------------ */
 
 static int st_failures;
@@ -1897,6 +2270,68 @@ static void st_verifier(void)
 		  "lost at=13 len=487\ncorrupt at=10 len=1\n", 0);
 }
 
+/* A recording (--verify-file) of b's frames, all in one buffer; want: the verdict. */
+static void st_recording(struct st_bufs *b, uint64_t min_good, int want, uint64_t lead,
+			 uint64_t start, uint64_t tail, const char *what)
+{
+	struct recording rec;
+	uint8_t *all = NULL;
+	size_t n = 0;
+	int pass;
+
+	for (int i = 0; i < b->n; i++) {
+		all = xrealloc(all, (n + b->frames[i]) * b->f.frame + 1);
+		memcpy(all + n * b->f.frame, b->data[i], b->frames[i] * b->f.frame);
+		n += b->frames[i];
+	}
+	pass = verify_recording(&b->f, b->seed, all, n, min_good, &rec);
+	st_check(pass == want && rec.lead == lead && (!pass || rec.start == start) &&
+		 rec.tail == tail, what);
+	verifier_free(&rec.v);
+	free(all);
+	sb_free(b);
+}
+
+/* verify_recording: a recording that starts anywhere, silence only around the pattern. */
+static void st_recordings(void)
+{
+	struct st_bufs b;
+
+	sb_init(&b, "S16_LE", 2, 7);
+	sb_silence(&b, 1, 300);
+	sb_frames(&b, 0, 5000, 9000);
+	sb_silence(&b, 0, 20);
+	st_recording(&b, 4000, 1, 300, 5000, 20, "recording: silence, pattern from 5000, silence");
+	sb_frames(&b, 1, 0, 100);
+	st_recording(&b, 100, 1, 0, 0, 0, "recording: the pattern from 0, nothing else");
+	sb_frames(&b, 1, 5000, 9000);
+	st_recording(&b, 4001, 0, 0, 5000, 0, "recording: fewer frames than wanted");
+	sb_silence(&b, 1, 50);
+	st_recording(&b, 1, 0, 50, 0, 0, "recording: silence only");
+	sb_frames(&b, 1, 5000, 6000);
+	sb_frames(&b, 0, 6100, 7000);
+	st_recording(&b, 1, 0, 0, 5000, 0, "recording: a gap fails");
+	sb_frames(&b, 1, 5000, 6000);
+	sb_silence(&b, 0, 10);
+	sb_frames(&b, 0, 6000, 7000);
+	st_recording(&b, 1, 0, 0, 5000, 0, "recording: silence between pattern frames fails");
+	sb_frames(&b, 1, 5000, 6000);
+	sb_frames(&b, 0, 5900, 7000);
+	st_recording(&b, 1, 0, 0, 5000, 0, "recording: repeated frames fail");
+	{
+		uint8_t *p;
+
+		sb_frames(&b, 1, 5000, 7000);
+		p = b.data[0] + 1500 * b.f.frame;
+		p[1] ^= 0x01; /* one sample of frame 6500 one step off: not bit-exact */
+		st_recording(&b, 1, 0, 0, 5000, 0, "recording: one sample off by one fails");
+		p = sb_grow(&b, 1, 10);
+		memset(p, 0x55, 10 * b.f.frame);
+		sb_frames(&b, 0, 0, 1000);
+		st_recording(&b, 1, 0, 0, 0, 0, "recording: garbage before the pattern fails");
+	}
+}
+
 static int self_test(void)
 {
 	uint8_t s[8];
@@ -2047,6 +2482,7 @@ static int self_test(void)
 		report_free(&d);
 	}
 
+	st_recordings();
 	printf("RESULT %s self-test, %d failure(s)\n", st_failures ? "fail" : "ok", st_failures);
 	return st_failures ? 1 : 0;
 }
@@ -2061,6 +2497,13 @@ static void usage(void)
 		"         [--access rw|mmap] [--chunk F] [--pause-at F:MS] [--xrun-at F:MS]\n"
 		"         [--reset-at F] [--drop] [--allow-xruns] [--keep-armed] [--expect-suspend]\n"
 		"         [--no-verify] playback|capture\n"
+		"       integrity-client [-f FORMAT] [-c CH] [-r HZ] [-n FRAMES] [--seed S] [--pad F]\n"
+		"         --write-file FILE\n"
+		"       integrity-client [-f FORMAT] [-c CH] [-r HZ] [-n FRAMES] [--seed S]\n"
+		"         --verify-file FILE\n"
+		"       integrity-client [--sid N] [--ctl PATH] [--seed S] [--keep-armed] [--lead]\n"
+		"         --arm-only playback|capture\n"
+		"       integrity-client [--sid N] [--ctl PATH] -n FRAMES --report-only playback\n"
 		"       integrity-client --self-test\n");
 	exit(2);
 }
@@ -2113,7 +2556,8 @@ int main(int argc, char **argv)
 {
 	enum { O_SID = 256, O_CTL, O_PERIOD, O_BUFFER, O_PERIODS, O_SEED, O_ACCESS, O_CHUNK,
 	       O_PAUSE, O_XRUN, O_RESET, O_DROP, O_ALLOW, O_NOVERIFY, O_SELFTEST, O_KEEP,
-	       O_EXPECT_SUSPEND, O_TIMER };
+	       O_EXPECT_SUSPEND, O_TIMER, O_WRITE_FILE, O_VERIFY_FILE, O_PAD, O_ARM_ONLY,
+	       O_REPORT_ONLY, O_LEAD };
 	static const struct option longopts[] = {
 		{ "device", 1, NULL, 'D' },     { "sid", 1, NULL, O_SID },
 		{ "ctl", 1, NULL, O_CTL },       { "format", 1, NULL, 'f' },
@@ -2127,12 +2571,17 @@ int main(int argc, char **argv)
 		{ "no-verify", 0, NULL, O_NOVERIFY }, { "self-test", 0, NULL, O_SELFTEST },
 		{ "keep-armed", 0, NULL, O_KEEP }, { "expect-suspend", 0, NULL, O_EXPECT_SUSPEND },
 		{ "timer", 1, NULL, O_TIMER },   { "help", 0, NULL, 'h' },
+		{ "write-file", 1, NULL, O_WRITE_FILE }, { "verify-file", 1, NULL, O_VERIFY_FILE },
+		{ "pad", 1, NULL, O_PAD },       { "arm-only", 0, NULL, O_ARM_ONLY },
+		{ "report-only", 0, NULL, O_REPORT_ONLY }, { "lead", 0, NULL, O_LEAD },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
 		.device = "hw:0,0", .sid = -1, .verify = 1, .format = SND_PCM_FORMAT_S16_LE,
 		.channels = 2, .rate = 48000, .period = 1024, .seed = 1,
 	};
+	const char *write_path = NULL, *verify_path = NULL;
+	int arm = 0, report = 0;
 	char name[64];
 	int c;
 
@@ -2176,8 +2625,25 @@ int main(int argc, char **argv)
 		case O_KEEP: o.keep_armed = 1; break;
 		case O_EXPECT_SUSPEND: o.expect_suspend = o.keep_armed = 1; break;
 		case O_SELFTEST: return self_test();
+		case O_WRITE_FILE: write_path = optarg; break;
+		case O_VERIFY_FILE: verify_path = optarg; break;
+		case O_PAD: o.pad = num(optarg, "--pad"); break;
+		case O_ARM_ONLY: arm = 1; break;
+		case O_REPORT_ONLY: report = 1; break;
+		case O_LEAD: o.lead = 1; break;
 		default: usage();
 		}
+	}
+	if (!!write_path + !!verify_path + arm + report > 1) {
+		fprintf(stderr, "one of --write-file, --verify-file, --arm-only, --report-only\n");
+		usage();
+	}
+	if (!o.frames)
+		o.frames = o.rate / 2;
+	if (write_path || verify_path) {
+		if (optind != argc)
+			usage();
+		return write_path ? write_file(&o, write_path) : verify_file(&o, verify_path);
 	}
 	if (optind != argc - 1)
 		usage();
@@ -2189,10 +2655,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--buffer or --periods, not both\n");
 		usage();
 	}
+	if (arm)
+		return arm_only(&o);
+	if (report)
+		return report_only(&o);
 	if (!o.buffer)
 		o.buffer = o.period * (o.periods ? o.periods : 4);
-	if (!o.frames)
-		o.frames = o.rate / 2;
 	if (!o.chunk)
 		o.chunk = o.period;
 	if (!o.channels || !o.rate || !o.period || !o.chunk || o.chunk > o.buffer) {

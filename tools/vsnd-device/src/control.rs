@@ -546,12 +546,21 @@ impl Control {
                 let dev = self.device()?;
                 let sid = num(0)?;
                 match (args.get(1).copied(), args.len()) {
-                    (Some("arm"), 3) => dev.integrity_arm(sid, num(2)?, false),
-                    (Some("arm"), 4) if args[3] == "keep" => dev.integrity_arm(sid, num(2)?, true),
+                    (Some("arm"), 3..=5) => {
+                        let (mut keep, mut lead) = (false, false);
+                        for w in &args[3..] {
+                            match *w {
+                                "keep" if !keep => keep = true,
+                                "lead" if !lead => lead = true,
+                                _ => return Err(format!("integrity arm: unknown word '{w}'")),
+                            }
+                        }
+                        dev.integrity_arm(sid, num(2)?, keep, lead)
+                    }
                     (Some("off"), 2) => dev.integrity_off(sid),
                     (Some("report"), 2) => dev.integrity_report(sid),
                     _ => Err(
-                        "usage: integrity SID arm SEED [keep] | integrity SID off | \
+                        "usage: integrity SID arm SEED [keep] [lead] | integrity SID off | \
                               integrity SID report"
                             .into(),
                     ),
@@ -584,13 +593,17 @@ commands:
   ctl-tlv ID [TYPE WORD...]      print, or set and send CTL_NOTIFY (tlv); TYPE: a number,
                                  db-scale MIN STEP [mute], db-minmax MIN MAX, ... (0.01 dB)
   ctl-notify ID [MASK]           send CTL_NOTIFY only (MASK: value,info,tlv or a number)
-  integrity SID arm SEED [keep]  check stream SID's playback data against the pattern of
+  integrity SID arm SEED [keep] [lead]
+                                 check stream SID's playback data against the pattern of
                                  SEED (Documentation/integrity.rst), or fill its capture
                                  data with it, from position 0; replaces an earlier arm;
-                                 keep: stays armed across driver resets (position, counts)
+                                 keep: stays armed across driver resets (position, counts);
+                                 lead: playback silence before the first frame that is not
+                                 silence is counted apart (lead=N), not as silence
   integrity SID off              back to plain playback / the capture sine
   integrity SID report           frames=N good=N lost=N repeated=N reordered=N corrupt=N
-                                 silence=N end=E, then the first 16 runs of each kind
+                                 silence=N end=E [lead=N], then the first 16 runs of each
+                                 kind
 ";
 
 /// Serves the control socket: one command a line, replies as described above.

@@ -721,26 +721,39 @@ impl Shared {
         ))
     }
 
-    /// `integrity SID arm SEED [keep]`: from now on the stream's playback data is checked
-    /// against the pattern of `seed` from position 0 (the next data played), or its capture
-    /// data is the pattern from position 0 (the next message filled). Replaces an earlier
-    /// arm. A driver reset disarms the stream, unless `keep`: then the stream stays armed
-    /// across resets, its position, counts and capture generator going on where they were
-    /// (a system sleep: the driver releases the streams, resets the device, and sets the
-    /// streams up again on resume).
-    pub fn integrity_arm(&self, sid: u32, seed: u32, keep: bool) -> Result<String, String> {
+    /// `integrity SID arm SEED [keep] [lead]`: from now on the stream's playback data is
+    /// checked against the pattern of `seed` from position 0 (the next data played), or its
+    /// capture data is the pattern from position 0 (the next message filled). Replaces an
+    /// earlier arm. A driver reset disarms the stream, unless `keep`: then the stream stays
+    /// armed across resets, its position, counts and capture generator going on where they
+    /// were (a system sleep: the driver releases the streams, resets the device, and sets
+    /// the streams up again on resume). `lead` (playback): silence before the first frame
+    /// that is not silence is counted apart, not as silence (a sound server's sink plays
+    /// silence until the player's data comes).
+    pub fn integrity_arm(
+        &self,
+        sid: u32,
+        seed: u32,
+        keep: bool,
+        lead: bool,
+    ) -> Result<String, String> {
         let st = self.stream(sid)?;
         let playback = self.cfg.direction(sid) == D_OUTPUT;
-        st.inner.lock().unwrap().integrity = Some(Integrity::new(seed, playback).with_keep(keep));
+        st.inner.lock().unwrap().integrity = Some(
+            Integrity::new(seed, playback)
+                .with_keep(keep)
+                .with_lead(lead),
+        );
         let what = if playback {
             "playback data checked against"
         } else {
             "capture data filled with"
         };
-        let kept = if keep {
-            ", kept across driver resets"
-        } else {
-            ""
+        let kept = match (keep, lead && playback) {
+            (true, true) => ", kept across driver resets, leading silence apart",
+            (true, false) => ", kept across driver resets",
+            (false, true) => ", leading silence apart",
+            (false, false) => "",
         };
         info!("stream {sid}: integrity armed: {what} the pattern of seed {seed}{kept}");
         Ok(format!(
@@ -1594,6 +1607,16 @@ mod tests {
                 assert_eq!(sh.handle_ctl(&req, 4).0.status, S_OK);
             }
         }
+        // The words after the seed: keep and lead, each once, in any order.
+        let s = control.execute("integrity 0 arm 7 lead").unwrap();
+        assert!(s.ends_with("seed 7, leading silence apart"), "{s}");
+        let s = control.execute("integrity 0 arm 7 lead keep").unwrap();
+        assert!(
+            s.ends_with("kept across driver resets, leading silence apart"),
+            "{s}"
+        );
+        assert!(control.execute("integrity 0 arm 7 lead lead").is_err());
+        assert!(control.execute("integrity 0 arm 7 keep lead x").is_err());
         let s = control.execute("integrity 0 arm 7").unwrap();
         assert!(s.contains("stream 0 armed"), "{s}");
         // An earlier arm is replaced.

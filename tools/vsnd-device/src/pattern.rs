@@ -15,6 +15,10 @@
 //!   repeated); the gap's frames stay counted as lost.
 //! - The search takes the candidate nearest to `e`, `e + d` before `e - d`.
 //! - A partial frame (the bytes after the last whole frame of a buffer) is a corrupt frame.
+//!
+//! Armed with `lead` (a sound server's stream: its sink plays silence until the player's
+//! data comes), silence before the first frame that is not silence is counted apart
+//! (`lead=N` in the report's first line), not as silence.
 
 use std::fmt::Write as _;
 
@@ -275,6 +279,11 @@ pub struct Verifier {
     searches: u32,
     index_after: u32,
     index: Option<Index>,
+    /// Armed with `lead`: the silence frames received before any other frame (`None`
+    /// without `lead`).
+    lead: Option<u64>,
+    /// Whether a frame that is not silence was received.
+    started: bool,
 }
 
 /// Gaps remembered for telling out-of-order frames from repeated ones.
@@ -294,7 +303,15 @@ impl Verifier {
             searches: 0,
             index_after: INDEX_AFTER,
             index: None,
+            lead: None,
+            started: false,
         }
+    }
+
+    /// Silence before the first frame that is not silence is counted apart (`lead`).
+    pub fn with_lead(mut self, lead: bool) -> Verifier {
+        self.lead = lead.then_some(0);
+        self
     }
 
     /// Another sample format of the same frame size: positions and counts stay.
@@ -331,6 +348,7 @@ impl Verifier {
         }
         if !buf.len().is_multiple_of(fb) {
             self.counts.frames += 1;
+            self.started = true;
             self.corrupt();
         }
     }
@@ -339,13 +357,20 @@ impl Verifier {
     fn frame(&mut self, frame: &[u8], next: &[u8]) {
         self.counts.frames += 1;
         if self.pat.matches(self.e, frame) {
+            self.started = true;
             self.accept(self.e);
         } else if self.pat.is_silence(frame) {
+            if let (Some(lead), false) = (self.lead.as_mut(), self.started) {
+                *lead += 1;
+                return;
+            }
             self.counts.silence += 1;
             self.event(Kind::Silence, self.e, self.e, 1);
         } else if let Some(p) = self.search(frame, next) {
+            self.started = true;
             self.accept(p);
         } else {
+            self.started = true;
             self.corrupt();
         }
     }
@@ -488,6 +513,9 @@ impl Verifier {
     /// The report: the counts, then each kind's runs (and how many more there were).
     pub fn report(&self) -> String {
         let mut s = summary(&self.counts, self.e);
+        if let Some(lead) = self.lead {
+            s.insert_str(s.len() - 1, &format!(" lead={lead}"));
+        }
         for k in KINDS {
             for r in self.runs(k) {
                 let _ = match k {
@@ -538,6 +566,9 @@ pub struct Integrity {
     /// as they were (a system sleep: the driver resets the device and sets the stream up
     /// again).
     keep: bool,
+    /// Armed with `lead`: playback silence before the first frame of the pattern is
+    /// counted apart (see [`Verifier::with_lead`]).
+    lead: bool,
     pat: Option<Pattern>,
     role: Role,
 }
@@ -548,14 +579,15 @@ impl Integrity {
             seed,
             playback,
             keep: false,
+            lead: false,
             pat: None,
-            role: Integrity::fresh(playback, None),
+            role: Integrity::fresh(playback, None, false),
         }
     }
 
-    fn fresh(playback: bool, pat: Option<Pattern>) -> Role {
+    fn fresh(playback: bool, pat: Option<Pattern>, lead: bool) -> Role {
         match (playback, pat) {
-            (true, Some(p)) => Role::Check(Box::new(Verifier::new(p))),
+            (true, Some(p)) => Role::Check(Box::new(Verifier::new(p).with_lead(lead))),
             _ => Role::Generate { pos: 0, frames: 0 },
         }
     }
@@ -574,6 +606,13 @@ impl Integrity {
         self.keep
     }
 
+    /// Playback silence before the first frame of the pattern counted apart
+    /// (`integrity SID arm SEED lead`)? No effect on capture.
+    pub fn with_lead(mut self, lead: bool) -> Integrity {
+        self.lead = lead;
+        self
+    }
+
     /// Takes the stream's parameters; false if they make no pattern.
     fn params(&mut self, format: u8, channels: u8) -> bool {
         let Some(pat) = Pattern::new(self.seed, format, channels) else {
@@ -586,7 +625,7 @@ impl Integrity {
                     v.set_pattern(pat);
                 }
             }
-            _ => self.role = Integrity::fresh(self.playback, Some(pat)),
+            _ => self.role = Integrity::fresh(self.playback, Some(pat), self.lead),
         }
         self.pat = Some(pat);
         true
@@ -896,6 +935,59 @@ mod tests {
                  silence at=100 len=30\n"
             );
         }
+    }
+
+    /// `lead`: silence before the first frame that is not silence is counted apart; after
+    /// it, silence is silence again; without `lead`, leading silence is a silence run at 0.
+    #[test]
+    fn leading_silence() {
+        let p = pat(3, FMT_S16, 2);
+        let bufs = [
+            silence(&p, 70),
+            [silence(&p, 30), frames(&p, 0..40)].concat(),
+            [frames(&p, 40..50), silence(&p, 5), frames(&p, 50..60)].concat(),
+            silence(&p, 25),
+        ];
+        let mut v = Verifier::new(p).with_lead(true);
+        let mut w = Verifier::new(p).with_lead(true);
+        w.index_after = 0;
+        for b in &bufs {
+            v.feed(b);
+            w.feed(b);
+        }
+        assert_eq!(v.report(), w.report());
+        assert_eq!(
+            v.report(),
+            "frames=190 good=60 lost=0 repeated=0 reordered=0 corrupt=0 silence=30 end=60 lead=100\n\
+             silence at=50 len=5\n\
+             silence at=60 len=25\n"
+        );
+        assert_eq!(
+            verify(&p, &bufs),
+            "frames=190 good=60 lost=0 repeated=0 reordered=0 corrupt=0 silence=130 end=60\n\
+             silence at=0 len=100\n\
+             silence at=50 len=5\n\
+             silence at=60 len=25\n"
+        );
+        // A frame that is not silence (here a corrupt one) ends the lead: the silence after
+        // it is silence, and the pattern's first frame still counts from 0.
+        let mut bad = frames(&p, 0..1);
+        bad[0] ^= 1;
+        let mut v = Verifier::new(p).with_lead(true);
+        v.feed(&[silence(&p, 4), bad, silence(&p, 3), frames(&p, 1..10)].concat());
+        assert_eq!(
+            v.report(),
+            "frames=17 good=9 lost=0 repeated=0 reordered=0 corrupt=1 silence=3 end=10 lead=4\n\
+             silence at=1 len=3\n\
+             corrupt at=0 len=1\n"
+        );
+        // Through Integrity (the device's arm): playback only.
+        let mut i = Integrity::new(3, true).with_lead(true);
+        i.check(FMT_S16, 2, &[silence(&p, 8), frames(&p, 0..8)].concat());
+        assert_eq!(
+            i.report(),
+            "frames=16 good=8 lost=0 repeated=0 reordered=0 corrupt=0 silence=0 end=8 lead=8\n"
+        );
     }
 
     #[test]

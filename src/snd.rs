@@ -682,8 +682,14 @@ impl DeviceIo {
     /// held): `own`'s completions take effect here; another stream's are taken back, and its
     /// poll timer does the rest (the stream lock of one substream is never taken under
     /// another's). Returns `false` if `own` ran into an xrun.
+    ///
+    /// A queue whose notifications are on (an interrupt-driven stream shares it) is left to
+    /// the interrupt, which brings `own` its completions too.
     fn io_done_locked(&self, own: &Stream, substream: &LockedSubstream<'_>) -> bool {
         let index = own.queue_index();
+        if !self.suppressed(index) {
+            return own.service_locked(self, substream);
+        }
         self.harvest(index, |msg, len| {
             let (id, slot) = stream::split_tag(msg.tag());
             match (self.stream(id), slot) {

@@ -187,6 +187,8 @@ struct Io {
     no_wakeup: bool,
     /// The interval of the poll timer: a period, or the buffer's length if `no_wakeup`.
     tick: Delta,
+    /// The periods completed when `pointer` last pushed the watchdog back (`no_wakeup`).
+    watched: u64,
     /// Completions taken back whose effects ALSA has not seen yet ([`Stream::service`]).
     service_pending: bool,
     /// One of them carried an error status, or none at all.
@@ -276,6 +278,7 @@ impl Stream {
                         wants_room: false,
                         no_wakeup: false,
                         tick: Delta::ZERO,
+                        watched: 0,
                         service_pending: false,
                         error_pending: false,
                         silence: KVec::new(),

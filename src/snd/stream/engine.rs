@@ -76,17 +76,18 @@ impl Stream {
     ) -> Position {
         let harvest = {
             let io = self.io.lock();
-            (io.running && io.no_wakeup && io.queue_user == Some(Completions::Polling))
-                .then(|| io.periods.completed())
+            io.running && io.no_wakeup && io.queue_user == Some(Completions::Polling)
         };
-        if let Some(before) = harvest {
+        if harvest {
             if !snd.io_done_locked(self, substream) {
                 return Position::Xrun;
             }
-            let io = self.io.lock();
-            if io.periods.completed() != before {
+            let mut io = self.io.lock();
+            let completed = io.periods.completed();
+            if completed != io.watched {
                 // The device makes progress, and the application looks: the watchdog waits
                 // another buffer.
+                io.watched = completed;
                 if let Some(p) = &io.poller {
                     p.timer.restart(io.tick);
                 }

@@ -163,6 +163,7 @@ impl Stream {
             } else {
                 io.selected
             };
+            io.watched = io.periods.completed();
             io.tick = if io.no_wakeup {
                 io.period_time * i64::from(io.geo.map_or(1, |g| g.periods()))
             } else {

@@ -6,13 +6,16 @@
 //! gives them a `no_std` home on the host.
 
 #![no_std]
-// The items are `pub(crate)` for the kernel crate; here only the tests use them.
+// The items are `pub(crate)` for the kernel crate; here only the tests (and the fuzz targets'
+// entry points, `fuzz_api`) use them.
 #![allow(dead_code)]
 // Nor do they use `spec::info`'s re-exports of its submodules' items; the kernel build and
 // `cargo test` still check those.
-#![cfg_attr(not(test), expect(unused_imports))]
+#![cfg_attr(not(any(test, feature = "fuzzing")), expect(unused_imports))]
+#![cfg_attr(all(not(test), feature = "fuzzing"), allow(unused_imports))]
 
-#[cfg(test)]
+// `arbitrary`'s derive names `::std`.
+#[cfg(any(test, feature = "fuzzing"))]
 extern crate std;
 
 #[path = "../src/spec.rs"]
@@ -20,3 +23,7 @@ pub mod spec;
 
 #[cfg(test)]
 mod prop;
+
+/// The cargo-fuzz targets' view of `spec` (`fuzz/`, `Documentation/fuzzing.rst`).
+#[cfg(feature = "fuzzing")]
+pub mod fuzz_api;

@@ -14,9 +14,11 @@ BINDGEN="$BENCH_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen"
 # normal kernel's, scripts/guest.config). The 7.2 kernels' keys leave out the second kernel's
 # pins (LINUX2_SOURCE_*), the second kernel's key (--kernel2) leaves out the 7.2 source pins:
 # a bump of one kernel does not rebuild the other.
+HOST_ONLY_PINS='^CARGO_FUZZ_'
 kernel_key() { # [--kernel2] [FRAGMENT...]
-	local skip='^LINUX2_SOURCE_'
-	[[ ${1:-} != --kernel2 ]] || { skip='^LINUX_SOURCE_(PKG|VERSION)='; shift; }
+	# Pins of host tools that no kernel build uses (HOST_ONLY_PINS) stay out of every key.
+	local skip="^LINUX2_SOURCE_|$HOST_ONLY_PINS"
+	[[ ${1:-} != --kernel2 ]] || { skip="^LINUX_SOURCE_(PKG|VERSION)=|$HOST_ONLY_PINS"; shift; }
 	(($#)) || set -- "$BENCH_ROOT/scripts/guest.config"
 	cat "$BENCH_ROOT/scripts/versions.env" "$@" | grep -v '^#' | grep -Ev "$skip" |
 		sha256sum | cut -c1-16

@@ -5,8 +5,9 @@
 #   1. setup (idempotent, cached), the test clients, and the module build, warnings refused,
 #      against the 7.2 gating kernel and (a copy in $KDIR2) against the 7.3 one;
 #   2. host tests: rustfmt check, clippy (the kernel's lint set, by the clippy of the same
-#      compiler), `cargo test` of the pure logic, the test device's own
-#      tests, the install paths; each prints its own "NAME: N passed, N failed" line;
+#      compiler), `cargo test` of the pure logic, its cargo-fuzz targets (a fixed number of
+#      executions each, scripts/fuzz-host.sh), the test device's own tests, the install
+#      paths; each prints its own "NAME: N passed, N failed" line;
 #   3. guest tests: each tests/guest/*.sh run of GUEST_RUNS under QEMU, reporting KTAP.
 # The guest results are merged into one KTAP document, $RESULTS/guest.ktap, with one
 # subtest per run. The last line, "N passed, N failed, N skipped", counts the checks of the
@@ -136,6 +137,27 @@ if ((COMPARE == 0)); then
 		cat "$RESULTS/cargo.log"
 		n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$RESULTS/cargo.log" | paste -sd+ | bc)
 		hstep host 0 "${n:-1}"
+	fi
+
+	# The host fuzzers (Documentation/fuzzing.rst): every cargo-fuzz target for a fixed
+	# number of executions from the committed seeds, after a replay of the corpora (every
+	# seed and every input that once crashed) under cargo test.
+	step "test: host fuzzers (cargo test --features fuzzing; scripts/fuzz-host.sh)"
+	if (cd "$BENCH_ROOT" && cargo test --quiet --features fuzzing) >"$RESULTS/fuzz-replay.log" 2>&1; then
+		"$BENCH_ROOT/scripts/fuzz-host.sh" >"$RESULTS/fuzz.log" 2>&1
+		rc=$?
+		grep -E '^(not )?ok ' "$RESULTS/fuzz.log"
+		ok=$(grep -c '^ok ' "$RESULTS/fuzz.log")
+		bad=$(grep -c '^not ok ' "$RESULTS/fuzz.log")
+		planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$RESULTS/fuzz.log" | head -n1)
+		if ((rc != 0 || ok == 0 || ok + bad != ${planned:-0})); then
+			tail -20 "$RESULTS/fuzz.log"
+			((bad > 0)) || bad=1
+		fi
+		hstep fuzz "$ok" "$bad"
+	else
+		tail -30 "$RESULTS/fuzz-replay.log"
+		hstep fuzz 0 1
 	fi
 
 	step "test: test device unit tests (tools/vsnd-device)"

@@ -116,16 +116,20 @@ pub(crate) fn check_status(code: u32) -> Result<(), DeviceError> {
     }
 }
 
+/// The `u32` at `at`; `Short` if `b` ends before `at + 4`, also for an `at` so large that
+/// `at + 4` overflows.
 pub(crate) fn le32(b: &[u8], at: usize) -> Result<u32, WireError> {
-    match b.get(at..at + 4) {
+    let end = at.checked_add(4).ok_or(WireError::Short)?;
+    match b.get(at..end) {
         Some(&[a, b, c, d]) => Ok(u32::from_le_bytes([a, b, c, d])),
         _ => Err(WireError::Short),
     }
 }
 
+/// The `u64` at `at`; `Short` as [`le32`].
 pub(crate) fn le64(b: &[u8], at: usize) -> Result<u64, WireError> {
     let lo = le32(b, at)?;
-    let hi = le32(b, at + 4)?;
+    let hi = le32(b, at.checked_add(4).ok_or(WireError::Short)?)?;
     Ok(u64::from(lo) | (u64::from(hi) << 32))
 }
 
@@ -472,6 +476,20 @@ mod tests {
         assert_eq!(Event::parse(&b[..7]), Err(WireError::Short));
         b[0] = 0x77;
         assert_eq!(Event::parse(&b), Err(WireError::BadValue));
+    }
+
+    #[test]
+    fn reads_near_the_end_of_the_address_space_are_short() {
+        // Found by the cargo-fuzz target `ctl_value` (`CtlValue::integer(usize::MAX / 4)`):
+        // `at + 4` overflowed, a panic with overflow checks.
+        let b = [0u8; 16];
+        for at in [usize::MAX, usize::MAX - 3, usize::MAX - 4, usize::MAX - 7] {
+            assert_eq!(le32(&b, at), Err(WireError::Short), "le32 at {at:#x}");
+            assert_eq!(le64(&b, at), Err(WireError::Short), "le64 at {at:#x}");
+        }
+        assert_eq!(le32(&b, 12), Ok(0));
+        assert_eq!(le64(&b, 8), Ok(0));
+        assert_eq!(le64(&b, 9), Err(WireError::Short));
     }
 
     #[test]

@@ -1161,6 +1161,15 @@ mod tests {
         assert_eq!(v.enumerated(127), Some(u32::MAX));
         assert_eq!(v.enumerated(128), None);
         assert_eq!(v.integer(usize::MAX), None);
+        // Found by the cargo-fuzz target `ctl_value`: the largest indices whose byte offset
+        // does not overflow made `le32`'s `at + 4` overflow (a panic with overflow checks).
+        for i in [usize::MAX / 4, usize::MAX / 8] {
+            assert_eq!(v.integer(i), None);
+            assert_eq!(v.enumerated(i), None);
+            assert_eq!(v.integer64(i), None);
+            assert!(!v.set_integer(i, 1));
+            assert!(!v.set_integer64(i, 1));
+        }
         v.as_bytes_mut()[511] = 9;
         assert_eq!(v.as_bytes()[511], 9);
 

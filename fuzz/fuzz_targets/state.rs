@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `state`: see `virtio_snd_spec::fuzz_api::state` (host/fuzz_api.rs).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| virtio_snd_spec::fuzz_api::state(data));

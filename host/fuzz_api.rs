@@ -5,8 +5,9 @@
 //!
 //! The items of `src/spec` are `pub(crate)` for the kernel crate, and stay so: this module is
 //! the fuzz crate's whole view of them. Each `pub fn` takes the fuzzer's bytes, feeds them to
-//! the functions that read device data, and checks the same invariants as the property tests
-//! of `host/prop.rs` with `assert!`: a violated invariant is a crash, as a panic is.
+//! the functions that read device data, and checks their invariants with `assert!`, mostly
+//! those of `host/checks.rs` that the property tests of `host/prop.rs` check too: a violated
+//! invariant is a crash, as a panic is.
 //!
 //! The ring and the state machine targets read their input as a sequence of operations
 //! (`arbitrary`'s derive): the device's completions, answers and resets, ALSA's callbacks
@@ -17,58 +18,32 @@ use arbitrary::{
     Unstructured, //
 };
 
-use crate::spec::{
-    format::{
+use crate::{
+    checks::{
         self,
-        FORMATS,
-        KNOWN_FORMATS,
-        KNOWN_RATES,
-        RATES, //
+        AlsaOp, //
     },
-    hw::{
-        self,
-        Hardware,
-        Limits, //
-    },
-    info::{
-        self,
-        sndrv_ctl,
-        ChmapInfo,
-        CtlEnumItem,
-        CtlEvent,
-        CtlInfo,
-        CtlName,
-        CtlRole,
-        CtlTlv,
-        CtlValue,
-        CtlValueInfo,
-        JackInfo,
-        JackRemap, //
-    },
-    ring::{
-        self,
-        Geometry,
-        Periods,
-        MAX_RING_PERIODS, //
-    },
-    state::{
-        self,
-        Request,
-        State, //
-    },
-    wire::{
-        self,
-        code,
-        config_offset,
-        status,
-        Config,
-        DeviceError,
-        Direction,
-        Event,
-        PcmInfo,
-        PcmStatus,
-        WireError,
-        MAX_ITEMS, //
+    spec::{
+        hw::{
+            self,
+            Limits, //
+        },
+        info::{
+            self,
+            CtlInfo, //
+        },
+        ring::{
+            self,
+            Periods,
+            MAX_RING_PERIODS, //
+        },
+        state::State,
+        wire::{
+            self,
+            config_offset,
+            status,
+            Config, //
+        },
     },
 };
 
@@ -116,319 +91,77 @@ fn index(u: &mut Unstructured<'_>) -> usize {
 
 // --- wire.rs ---------------------------------------------------------------------------------
 
-/// ALSA's description of a stream is consistent (as `hardware_translation_is_sane`).
-fn check_hardware(hw: &Hardware) {
-    assert!(hw.formats != 0 && hw.rates != 0, "{hw:?}");
-    assert!(hw.rate_min <= hw.rate_max, "{hw:?}");
-    assert!(hw.channels_min <= hw.channels_max, "{hw:?}");
-    assert!(hw.period_bytes_min >= 1, "{hw:?}");
-    assert!(hw.period_bytes_min <= hw.period_bytes_max, "{hw:?}");
-    assert!(hw.period_bytes_max <= hw.buffer_bytes_max, "{hw:?}");
-    assert!(hw.periods_min <= hw.periods_max, "{hw:?}");
-}
-
 /// `PcmInfo::parse` on bytes of any length (an entry of a `PCM_INFO` answer), then the
 /// translation to ALSA's hardware description with the default module parameters and with
 /// parameters from the bytes after the entry, and the format and rate look-ups.
 pub fn pcm_info(data: &[u8]) {
-    let info = match PcmInfo::parse(data) {
-        Ok(info) => info,
-        Err(WireError::Short) => return assert!(data.len() < wire::PCM_INFO_SIZE),
-        Err(WireError::BadValue) => return assert!(data.len() >= wire::PCM_INFO_SIZE),
+    let Some(info) = checks::pcm_info_parse(data) else {
+        return;
     };
-    assert!(data.len() >= wire::PCM_INFO_SIZE);
-    assert!(info.channels_min >= 1 && info.channels_min <= info.channels_max);
-    assert!(info.formats & KNOWN_FORMATS != 0 && info.rates & KNOWN_RATES != 0);
-    assert_eq!(PcmInfo::parse(&info.to_bytes()), Ok(info));
-    assert_eq!(PcmInfo::parse(&data[..wire::PCM_INFO_SIZE]), Ok(info));
-
     let tail = &data[wire::PCM_INFO_SIZE..];
     let hw = hw::hardware(&info, &Limits::default());
-    check_hardware(&hw);
+    checks::hardware(&hw);
     let fit = hw.fit_ring(u32_at(tail, 20), 4096);
     assert!(fit.period_bytes_min <= fit.period_bytes_max);
     let p = [0, 4, 8, 12, 16].map(|at| u32_at(tail, at));
     if let Ok(limits) = Limits::new(p[0], p[1], p[2], p[3], p[4]) {
-        check_hardware(&hw::hardware(&info, &limits));
+        checks::hardware(&hw::hardware(&info, &limits));
     }
-    for f in format::selected(&FORMATS, info.formats) {
-        let i = format::format_index(f.alsa, info.formats);
-        assert!(i.is_some_and(|i| FORMATS[usize::from(i)].alsa == f.alsa));
-    }
-    for r in format::selected(&RATES, info.rates) {
-        let i = format::rate_index(r.hz, info.rates);
-        assert!(i.is_some_and(|i| RATES[usize::from(i)].hz == r.hz));
-    }
-    let (alsa, hz) = (u32_at(tail, 24), u32_at(tail, 28));
-    if let Some(i) = format::format_index(alsa, info.formats) {
-        assert!(FORMATS[usize::from(i)].alsa == alsa && info.formats & (1 << i) != 0);
-    }
-    if let Some(i) = format::rate_index(hz, info.rates) {
-        assert!(RATES[usize::from(i)].hz == hz && info.rates & (1 << i) != 0);
-    }
+    checks::formats(info.formats, u32_at(tail, 24));
+    checks::rates(info.rates, u32_at(tail, 28));
 }
 
 /// `Event::parse` on bytes of any length (an event buffer and its used length), and
 /// `CtlEvent::from_data` of the data of any event.
 pub fn event(data: &[u8]) {
-    let raw_data = wire::le32(data, 4);
-    match Event::parse(data) {
-        Ok(ev) => {
-            assert!(data.len() >= wire::EVENT_SIZE);
-            let d = raw_data.unwrap_or(!0);
-            let expected = match wire::le32(data, 0).unwrap_or(0) {
-                code::EVT_JACK_CONNECTED => Event::JackConnected(d),
-                code::EVT_JACK_DISCONNECTED => Event::JackDisconnected(d),
-                code::EVT_PCM_PERIOD_ELAPSED => Event::PcmPeriodElapsed(d),
-                code::EVT_PCM_XRUN => Event::PcmXrun(d),
-                code::EVT_CTL_NOTIFY => Event::CtlNotify(d),
-                other => panic!("event code {other:#x} accepted"),
-            };
-            assert_eq!(ev, expected);
-        }
-        Err(WireError::Short) => assert!(data.len() < wire::EVENT_SIZE),
-        Err(WireError::BadValue) => assert!(data.len() >= wire::EVENT_SIZE),
-    }
-    if let Ok(d) = raw_data {
-        match CtlEvent::from_data(d) {
-            Ok(e) => {
-                assert_eq!(e.to_data(), d);
-                assert_eq!(e.alsa_mask() & !0b1011, 0);
-                assert_eq!(e.alsa_mask().count_ones(), u32::from(e.mask).count_ones());
-            }
-            Err(e) => {
-                assert_eq!(e, WireError::BadValue);
-                assert!(d >> 16 & !0b111 != 0);
-            }
-        }
-    }
+    checks::event_parse(data);
 }
 
 /// `check_status` of any code, and `PcmStatus::parse` on bytes of any length (the status
 /// trailer of an I/O message).
 pub fn status(data: &[u8]) {
     if let Ok(c) = wire::le32(data, 0) {
-        match wire::check_status(c) {
-            Ok(()) => assert_eq!(c, status::OK),
-            Err(DeviceError::Unknown(u)) => {
-                assert_eq!(u, c);
-                assert!(!(status::OK..=status::IO_ERR).contains(&c));
-            }
-            Err(_) => assert!((status::BAD_MSG..=status::IO_ERR).contains(&c)),
-        }
+        checks::check_status(c);
     }
-    match PcmStatus::parse(data) {
-        Ok(s) => {
-            assert!(data.len() >= wire::PCM_STATUS_SIZE);
-            assert_eq!(Ok(s.status), wire::le32(data, 0));
-            assert_eq!(Ok(s.latency_bytes), wire::le32(data, 4));
-        }
-        Err(e) => {
-            assert_eq!(e, WireError::Short);
-            assert!(data.len() < wire::PCM_STATUS_SIZE);
-        }
-    }
+    checks::pcm_status_parse(data);
 }
 
 /// `Config::validate` of a configuration space read field by field.
 pub fn config(data: &[u8]) {
-    let c = Config {
+    checks::config(&Config {
         jacks: u32_at(data, config_offset::JACKS),
         streams: u32_at(data, config_offset::STREAMS),
         chmaps: u32_at(data, config_offset::CHMAPS),
         controls: u32_at(data, config_offset::CONTROLS),
-    };
-    let counts = [c.jacks, c.streams, c.chmaps, c.controls];
-    match c.validate() {
-        Ok(()) => assert!(counts.iter().all(|&n| n <= MAX_ITEMS)),
-        Err(e) => {
-            assert_eq!(e, WireError::BadValue);
-            assert!(counts.iter().any(|&n| n > MAX_ITEMS));
-        }
-    }
+    });
 }
 
 // --- info/jack.rs, info/channel_map.rs, info/name.rs --------------------------------------
 
 /// `JackInfo::parse` and everything the driver derives from an entry, and `JackRemap::parse`.
 pub fn jack_info(data: &[u8]) {
-    use info::snd_jack as j;
-    match JackInfo::parse(data) {
-        Ok(jack) => {
-            assert!(data.len() >= info::JACK_INFO_SIZE);
-            assert_eq!(JackInfo::parse(&jack.to_bytes()), Ok(jack));
-            let t = jack.jack_type();
-            assert!([j::LINEOUT, j::HEADPHONE, j::AVOUT, j::MICROPHONE, j::LINEIN].contains(&t));
-            assert_eq!(jack.report(), if jack.connected { t } else { 0 });
-            assert_eq!(jack.can_remap(), jack.features & 1 != 0);
-            let name = jack.name().to_bytes();
-            assert!(!name.is_empty());
-            assert!(name.len() + " Jack".len() < sndrv_ctl::NAME_MAXLEN);
-            assert!(name.iter().all(|c| (0x20..=0x7e).contains(c)));
-            let d = jack.hda_reg_defconf;
-            let _ = (info::defcfg::association(d), info::defcfg::sequence(d));
-        }
-        Err(WireError::Short) => assert!(data.len() < info::JACK_INFO_SIZE),
-        Err(WireError::BadValue) => assert!(data.len() >= info::JACK_INFO_SIZE && data[16] > 1),
-    }
-    if let Ok(r) = JackRemap::parse(data) {
-        assert_eq!(&r.to_bytes()[..], &data[..info::JACK_REMAP_SIZE]);
-    }
+    checks::jack_info_parse(data);
+    checks::jack_remap_parse(data);
 }
 
 /// `ChmapInfo::parse` and the translation to ALSA's map.
 pub fn chmap_info(data: &[u8]) {
-    match ChmapInfo::parse(data) {
-        Ok(c) => {
-            assert!(data.len() >= info::CHMAP_INFO_SIZE);
-            let n = usize::from(c.channels());
-            assert!((1..=info::VIRTIO_SND_CHMAP_MAX_SIZE).contains(&n));
-            assert_eq!(c.positions(), &data[6..6 + n]);
-            assert_eq!(Ok(c.hda_fn_nid()), wire::le32(data, 0));
-            assert_eq!(u8::from(c.direction() == Direction::Input), data[4]);
-            for &v in c.positions() {
-                match info::alsa_position(v) {
-                    Some(a) => assert!(v <= info::chmap::BRC && a == u32::from(v)),
-                    None => assert!(v > info::chmap::BRC),
-                }
-            }
-            assert_eq!(ChmapInfo::parse(&c.to_bytes()), Ok(c));
-            match c.to_alsa() {
-                Some(a) => {
-                    assert_eq!(a.channels, c.channels());
-                    for (i, &p) in a.map.iter().enumerate() {
-                        let expected = match c.positions().get(i) {
-                            Some(&v) => info::alsa_position(v).unwrap_or(0),
-                            None => 0,
-                        };
-                        assert_eq!(u32::from(p), expected);
-                        assert!(u32::from(p) <= info::sndrv_chmap::LAST);
-                    }
-                }
-                None => assert!(n > info::ALSA_CHMAP_MAX_SIZE),
-            }
-        }
-        Err(WireError::Short) => assert!(data.len() < info::CHMAP_INFO_SIZE),
-        Err(WireError::BadValue) => assert!(data.len() >= info::CHMAP_INFO_SIZE),
-    }
+    checks::chmap_info_parse(data);
 }
 
 /// `validate_name`, and `Name` of both sizes from the wire and from strings.
 pub fn name(data: &[u8]) {
-    if let Ok(len) = info::validate_name(data) {
-        assert!(len >= 1 && len < data.len() && data[len] == 0);
-        assert!(data[..len].iter().all(|c| (0x20..=0x7e).contains(c)));
-    }
-    match CtlName::parse(data) {
-        Ok(n) => {
-            let len = n.as_bytes().len();
-            assert!((1..info::CTL_NAME_SIZE).contains(&len));
-            assert_eq!(n.as_bytes(), &data[..len]);
-            assert_eq!(n.as_cstr().to_bytes(), n.as_bytes());
-            assert_eq!(n.as_str().as_bytes(), n.as_bytes());
-            assert!(n.to_bytes()[len..].iter().all(|&c| c == 0));
-            assert_eq!(CtlName::parse(&n.to_bytes()), Ok(n));
-        }
-        Err(WireError::Short) => assert!(data.len() < info::CTL_NAME_SIZE),
-        Err(WireError::BadValue) => {
-            assert!(info::validate_name(&data[..info::CTL_NAME_SIZE]).is_err());
-        }
-    }
-    if let Ok(n) = CtlEnumItem::parse(data) {
-        assert_eq!(CtlEnumItem::parse(&n.to_bytes()), Ok(n));
-        assert_eq!(n.as_cstr().to_bytes(), n.as_bytes());
-    }
+    checks::names_parse(data);
     if let Ok(s) = core::str::from_utf8(data) {
-        if let Ok(n) = CtlName::new(s) {
-            assert_eq!(n.as_str(), s);
-        }
-        if let Ok(n) = CtlEnumItem::new(s) {
-            assert_eq!(n.as_str(), s);
-        }
+        checks::names_from_str(s);
     }
 }
 
 // --- info/control.rs -------------------------------------------------------------------------
 
-/// Everything the driver derives from a parsed `CtlInfo`.
-fn check_ctl_info(c: &CtlInfo) {
-    assert!(c.count() >= 1 && c.count() <= c.ty().max_count());
-    assert!(c.value_bytes() <= info::CTL_VALUE_SIZE);
-    assert!(c.enum_items_bytes() <= 65536);
-    assert_eq!(CtlInfo::parse(&c.to_bytes()), Ok(*c));
-    assert_eq!(CtlRole::from_wire(c.role().to_wire()), c.role());
-    assert!((1..=6).contains(&c.ty().alsa()));
-    let defined = sndrv_ctl::ACCESS_READ
-        | sndrv_ctl::ACCESS_WRITE
-        | sndrv_ctl::ACCESS_VOLATILE
-        | sndrv_ctl::ACCESS_INACTIVE
-        | sndrv_ctl::ACCESS_TLV_READ
-        | sndrv_ctl::ACCESS_TLV_WRITE
-        | sndrv_ctl::ACCESS_TLV_COMMAND
-        | sndrv_ctl::ACCESS_TLV_CALLBACK;
-    assert_eq!(c.alsa_access() & !defined, 0);
-    for bit in [0, 3, 6, 7, 31, 32, 33, u32::MAX] {
-        assert_eq!(c.has_access(bit), bit < 32 && c.access() & (1 << bit) != 0);
-    }
-    match c.value() {
-        CtlValueInfo::Integer { min, max, step } => assert!(min <= max && step >= 0),
-        CtlValueInfo::Integer64 { min, max, step } => assert!(min <= max && step >= 0),
-        CtlValueInfo::Enumerated { items } => {
-            assert!((1..=info::CTL_MAX_ENUM_ITEMS).contains(&items))
-        }
-        CtlValueInfo::Boolean | CtlValueInfo::Bytes | CtlValueInfo::Iec958 => {}
-    }
-    let _ = (c.hda_fn_nid(), c.index(), c.name().as_cstr());
-}
-
 /// `CtlInfo::parse` on bytes of any length (an entry of a `CTL_INFO` answer).
 pub fn ctl_info(data: &[u8]) {
-    match CtlInfo::parse(data) {
-        Ok(c) => {
-            assert!(data.len() >= info::CTL_INFO_SIZE);
-            check_ctl_info(&c);
-        }
-        Err(WireError::Short) => assert!(data.len() < info::CTL_INFO_SIZE),
-        Err(WireError::BadValue) => assert!(data.len() >= info::CTL_INFO_SIZE),
-    }
-}
-
-/// Whether member `i` of `v` is within `c`'s limits, computed independently of
-/// `CtlInfo::check_value` (in 128 bits).
-fn member_ok(c: &CtlInfo, v: &CtlValue, i: usize) -> bool {
-    let on_step = |v: i128, min: i128, step: i128| step == 0 || (v - min) % step == 0;
-    match c.value() {
-        CtlValueInfo::Boolean => v.integer(i).is_some_and(|x| x == 0 || x == 1),
-        CtlValueInfo::Integer { min, max, step } => v.integer(i).is_some_and(|x| {
-            (min..=max).contains(&x) && on_step(x.into(), min.into(), step.into())
-        }),
-        CtlValueInfo::Integer64 { min, max, step } => v.integer64(i).is_some_and(|x| {
-            (min..=max).contains(&x) && on_step(x.into(), min.into(), step.into())
-        }),
-        CtlValueInfo::Enumerated { items } => v.enumerated(i).is_some_and(|x| x < items),
-        CtlValueInfo::Bytes | CtlValueInfo::Iec958 => true,
-    }
-}
-
-/// Member accessors of a value at index `i`: `Some`/`true` exactly inside the union.
-fn check_members(v: &CtlValue, i: usize, x: i64) {
-    let in32 = i < info::CTL_VALUE_SIZE / 4;
-    let in64 = i < info::CTL_VALUE_SIZE / 8;
-    assert_eq!(v.integer(i).is_some(), in32, "integer({i})");
-    assert_eq!(v.enumerated(i).is_some(), in32, "enumerated({i})");
-    assert_eq!(v.integer64(i).is_some(), in64, "integer64({i})");
-    let mut w = *v;
-    assert_eq!(w.set_integer(i, x as i32), in32, "set_integer({i})");
-    assert_eq!(w.integer(i), in32.then_some(x as i32));
-    let mut w = *v;
-    assert_eq!(w.set_enumerated(i, x as u32), in32, "set_enumerated({i})");
-    assert_eq!(w.enumerated(i), in32.then_some(x as u32));
-    let mut w = *v;
-    assert_eq!(w.set_integer64(i, x), in64, "set_integer64({i})");
-    assert_eq!(w.integer64(i), in64.then_some(x));
-    if !in64 {
-        assert_eq!(w, *v, "set_integer64({i}) out of range changed the value");
-    }
+    checks::ctl_info_parse(data);
 }
 
 /// `CtlValue::parse` of a `CTL_READ` answer (bytes after the first 96) for the element that
@@ -443,30 +176,9 @@ pub fn ctl_value(data: &[u8]) {
     // The last 10 bytes choose an index and a member value (they are part of the value too).
     let mut u = Unstructured::new(rest.get(rest.len().saturating_sub(10)..).unwrap_or(&[]));
     let (i, x) = (index(&mut u), u.arbitrary::<i64>().unwrap_or(0));
-    let n = c.value_bytes();
-    let v = match CtlValue::parse(rest, &c) {
-        Ok(v) => v,
-        Err(e) => {
-            assert_eq!(e, WireError::Short);
-            assert!(rest.len() < n);
-            return;
-        }
-    };
-    assert!(rest.len() >= n);
-    assert_eq!(&v.as_bytes()[..n], &rest[..n]);
-    assert!(v.as_bytes()[n..].iter().all(|&b| b == 0));
-    let all_ok = (0..c.count() as usize).all(|m| member_ok(&c, &v, m));
-    assert_eq!(c.check_value(&v).is_ok(), all_ok);
-    let iec = v.iec958();
-    let mut w = CtlValue::default();
-    w.set_iec958(&iec);
-    assert_eq!(
-        &w.as_bytes()[..info::CTL_IEC958_SIZE],
-        &v.as_bytes()[..info::CTL_IEC958_SIZE]
-    );
-    let req = v.write_request(c.hda_fn_nid());
-    assert_eq!(&req[info::CTL_HDR_SIZE..], &v.as_bytes()[..]);
-    check_members(&v, i, x);
+    if let Some(v) = checks::ctl_value_parse(rest, &c) {
+        checks::members(&v, i, x);
+    }
 }
 
 /// `ctl_enum_item` on a `CTL_ENUM_ITEMS` answer payload of any length, at any index, and
@@ -474,23 +186,10 @@ pub fn ctl_value(data: &[u8]) {
 pub fn ctl_enum_item(data: &[u8]) {
     let index = u32_at(data, 0);
     let payload = data.get(4..).unwrap_or(&[]);
-    let size = info::CTL_ENUM_ITEM_SIZE;
-    let count = payload.len() / size;
     for i in [index, index % 8, index % 1025, u32::MAX] {
-        let at = i as usize * size;
-        match info::ctl_enum_item(payload, i) {
-            Ok(item) => {
-                let n = item.as_bytes().len();
-                assert!(at + size <= payload.len());
-                assert_eq!(item.as_bytes(), &payload[at..at + n]);
-                assert_eq!(payload[at + n], 0);
-            }
-            Err(WireError::Short) => assert!((i as usize) >= count),
-            Err(WireError::BadValue) => {
-                assert!(info::validate_name(&payload[at..at + size]).is_err());
-            }
-        }
+        checks::ctl_enum_item(payload, i);
     }
+    let count = payload.len() / info::CTL_ENUM_ITEM_SIZE;
     for i in 0..count.min(info::CTL_MAX_ENUM_ITEMS as usize) {
         let _ = info::ctl_enum_item(payload, i as u32);
     }
@@ -499,26 +198,7 @@ pub fn ctl_enum_item(data: &[u8]) {
 /// `CtlTlv::parse` of a `CTL_TLV_READ` answer payload of any length, its value, and
 /// `CtlTlv::new`.
 pub fn ctl_tlv(data: &[u8]) {
-    match CtlTlv::parse(data) {
-        Ok(t) => {
-            assert!(t.length() % 4 == 0 && t.length() <= info::CTL_TLV_MAX_BYTES);
-            assert_eq!(Ok(t.ty()), wire::le32(data, 0));
-            assert_eq!(CtlTlv::parse(&t.to_bytes()), Ok(t));
-            let whole = info::CTL_TLV_HDR_SIZE + t.length() as usize;
-            match t.value(data) {
-                Ok(v) => {
-                    assert_eq!(v.len(), t.length() as usize);
-                    assert!(data.len() >= whole);
-                }
-                Err(e) => assert!(e == WireError::Short && data.len() < whole),
-            }
-        }
-        Err(WireError::Short) => assert!(data.len() < info::CTL_TLV_HDR_SIZE),
-        Err(WireError::BadValue) => {
-            let len = u32_at(data, 4);
-            assert!(!len.is_multiple_of(4) || len > info::CTL_TLV_MAX_BYTES);
-        }
-    }
+    checks::ctl_tlv_parse(data);
 }
 
 // --- ring.rs ---------------------------------------------------------------------------------
@@ -586,25 +266,6 @@ struct RingInput {
     boundary: Boundary,
 }
 
-/// `Geometry::new` on any sizes: an accepted geometry is consistent.
-fn check_geometry(frame: u32, period: u32, buffer: u32, seq: u64) -> Option<Geometry> {
-    let g = Geometry::new(frame, period, buffer).ok()?;
-    assert!((2..=MAX_RING_PERIODS).contains(&g.periods()));
-    assert_eq!(g.period_bytes() % g.frame_bytes(), 0);
-    assert_eq!(
-        u64::from(g.period_bytes()) * u64::from(g.periods()),
-        u64::from(buffer)
-    );
-    assert_eq!(
-        g.buffer_frames() * u64::from(g.frame_bytes()),
-        u64::from(buffer)
-    );
-    let off = g.period_offset(seq) as u64;
-    assert!(off + u64::from(g.period_bytes()) <= u64::from(buffer));
-    assert_eq!(off % u64::from(g.period_bytes()), 0);
-    Some(g)
-}
-
 /// The period accounting of a stream under a sequence of device completions and resets,
 /// ALSA resets and application moves: the invariants of `ring_accounting_keeps_its_invariants`,
 /// `capture_never_hands_out_an_unread_slot` and `reset_keeps_positions_in_their_slots`.
@@ -614,7 +275,7 @@ pub fn ring(data: &[u8]) {
         return;
     };
     let seq = u64::from(input.raw.0) << 32 | u64::from(input.raw.1);
-    let _ = check_geometry(input.raw.0, input.raw.1, input.raw.2, seq);
+    let _ = checks::geometry(input.raw.0, input.raw.1, input.raw.2, seq);
     let frame = u32::from(input.frame_bytes % 64) + 1;
     let Some(period) = frame.checked_mul(u32::from(input.period_frames % 4096) + 1) else {
         return;
@@ -623,7 +284,7 @@ pub fn ring(data: &[u8]) {
     else {
         return;
     };
-    let Some(geo) = check_geometry(frame, period, buffer, seq) else {
+    let Some(geo) = checks::geometry(frame, period, buffer, seq) else {
         return;
     };
     let periods = u64::from(geo.periods());
@@ -675,51 +336,20 @@ pub fn ring(data: &[u8]) {
         };
         match op {
             RingOp::Playback { written, draining } => {
-                let n = p.playback_ready(&geo, written, draining);
-                assert!(n <= periods - p.in_flight());
-                assert!(n * pf <= written || (draining && (n - 1) * pf < written));
-                p.queue(n);
+                checks::playback(&mut p, &geo, written, draining);
             }
             RingOp::PlaybackSmall { written, draining } => {
-                let written = u64::from(written);
-                let n = p.playback_ready(&geo, written, draining);
-                assert!(n <= periods - p.in_flight());
-                assert!(n * pf <= written || (draining && (n - 1) * pf < written));
-                p.queue(n);
+                checks::playback(&mut p, &geo, u64::from(written), draining);
             }
             RingOp::Capture => {
-                let n = p.capture_ready(&geo, appl(&p, read), boundary);
-                assert!(n <= periods - p.in_flight());
-                if capture_mode {
-                    // The slot of the last new period was last filled by period
-                    // `seq - periods`: the application has read all of it.
-                    if let Some(last) = (p.queued() + n).checked_sub(periods) {
-                        assert!(
-                            read >= last * pf,
-                            "slot of period {} unread",
-                            last + periods - 1
-                        );
-                    }
-                    // And no slot that has been read is held back.
-                    let unread = (p.completed() * pf - read).div_ceil(pf);
-                    assert_eq!(n, periods - p.in_flight() - unread);
-                }
-                p.queue(n);
+                let (ptr, strict) = (appl(&p, read), capture_mode.then_some(read));
+                checks::capture(&mut p, &geo, ptr, boundary, strict);
             }
             RingOp::Read(frames) => read += u64::from(frames).min(p.completed() * pf - read),
             RingOp::Complete | RingOp::Burst(_) => {
                 let times = if let RingOp::Burst(n) = op { n } else { 1 };
                 for _ in 0..times {
-                    let before = p;
-                    if p.complete() {
-                        // One period of progress, also across the end of the buffer.
-                        let ptr = p.hw_ptr(&geo);
-                        assert_eq!((last_ptr + pf) % bf, ptr);
-                        last_ptr = ptr;
-                    } else {
-                        assert_eq!(before.in_flight(), 0);
-                        assert_eq!(p, before);
-                    }
+                    checks::complete(&mut p, &geo, &mut last_ptr);
                 }
             }
             RingOp::DeviceReset => {
@@ -737,25 +367,10 @@ pub fn ring(data: &[u8]) {
                 if !matches!(input.mode, Mode::Playback) {
                     lag = lag.min((p.completed() * pf - read) / pf);
                 }
-                let (cp, qp) = (
-                    p.completed_pos(&geo, boundary),
-                    p.queued_pos(&geo, boundary),
-                );
+                let cp = p.completed_pos(&geo, boundary);
                 let hw_alsa = (u128::from(cp) + u128::from(boundary) - u128::from(lag * pf))
                     % u128::from(boundary);
-                let hw = (hw_alsa as u64) % bf;
-                p.rebase(&geo, boundary, hw);
-                let (cp2, qp2) = (
-                    p.completed_pos(&geo, boundary),
-                    p.queued_pos(&geo, boundary),
-                );
-                assert_eq!(ring::frames_between(hw, cp2, boundary), lag * pf);
-                assert_eq!(
-                    ring::frames_between(cp2, qp2, boundary),
-                    ring::frames_between(cp, qp, boundary)
-                );
-                assert_eq!(cp2 % bf, cp % bf);
-                assert_eq!(qp2 % bf, qp % bf);
+                checks::rebase(&mut p, &geo, boundary, (hw_alsa as u64) % bf, lag);
                 read = p.completed() * pf - lag * pf;
             }
             RingOp::Kick { announced, pending } => {
@@ -791,44 +406,13 @@ pub fn ring(data: &[u8]) {
                 }
             }
         }
-        assert!(p.completed() <= p.queued());
-        assert!(p.in_flight() <= periods);
-        assert!(p.hw_ptr(&geo) < bf);
-        assert_eq!(p.hw_ptr(&geo), p.completed() * pf % bf);
-        assert!(p.queued_pos(&geo, boundary) < boundary);
-        assert!(p.completed_pos(&geo, boundary) < boundary);
-        assert_eq!(
-            ring::frames_between(
-                p.completed_pos(&geo, boundary),
-                p.queued_pos(&geo, boundary),
-                boundary
-            ),
-            p.in_flight() * pf % boundary
-        );
-        assert_eq!(p.next_seq(), p.queued());
-        let off = geo.period_offset(p.next_seq()) as u64;
-        assert!(off < u64::from(geo.period_bytes()) * periods);
-        if capture_mode {
-            assert!(p.completed() * pf - read <= bf);
-        }
+        checks::periods(&p, &geo, boundary, capture_mode.then_some(read));
         let queued_pos = p.queued_pos(&geo, boundary);
         assert!(ring::appl_ahead(queued_pos, appl(&p, read), boundary, bf) <= bf);
     }
 }
 
 // --- state.rs --------------------------------------------------------------------------------
-
-/// What ALSA asks of a stream, as the driver runs it on the state machine.
-#[derive(Arbitrary, Clone, Copy, Debug)]
-enum AlsaOp {
-    HwParams,
-    Prepare,
-    Start,
-    Stop,
-    Release,
-    /// A system sleep: the device was reset, then the driver's resume ran.
-    Sleep,
-}
 
 /// The device's answer to one request.
 #[derive(Arbitrary, Clone, Copy, Debug)]
@@ -860,65 +444,14 @@ impl Answer {
 pub fn state(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let mut s = State::default();
-    for step in u
+    for (op, answers) in u
         .arbitrary_iter::<(AlsaOp, [Answer; 3])>()
         .into_iter()
         .flatten()
         .flatten()
         .take(1000)
     {
-        let (op, answers) = step;
-        let plan = match op {
-            AlsaOp::HwParams => state::plan_hw_params(s).ok(),
-            AlsaOp::Prepare => {
-                let p = state::plan_prepare(s);
-                assert!(p.is_ok(), "prepare refused in {s:?}");
-                p.ok()
-            }
-            AlsaOp::Release => Some(state::plan_release(s)),
-            AlsaOp::Sleep => {
-                let plan = state::plan_resume(s);
-                s = State::Idle;
-                Some(plan)
-            }
-            AlsaOp::Start | AlsaOp::Stop => {
-                // `trigger` checks with `apply` and sends only what the spec allows.
-                let r = if matches!(op, AlsaOp::Start) {
-                    Request::Start
-                } else {
-                    Request::Stop
-                };
-                if let Ok(next) = s.apply(r) {
-                    assert!(next.may_hold_io());
-                    assert!([0x104, 0x105].contains(&r.code()));
-                    if answers[0].accepted() {
-                        s = next;
-                    }
-                }
-                None
-            }
-        };
-        let Some(plan) = plan else { continue };
-        let mut all_ok = true;
-        for (i, r) in plan.iter().enumerate() {
-            let next = s.apply(r);
-            assert!(next.is_ok(), "{r:?} in {s:?}");
-            assert!([0x101, 0x102, 0x103, 0x104, 0x105].contains(&r.code()));
-            if !answers[i].accepted() {
-                all_ok = false;
-                break;
-            }
-            s = next.unwrap_or(s);
-        }
-        if all_ok {
-            match op {
-                AlsaOp::HwParams => assert_eq!(s, State::ParamsSet),
-                AlsaOp::Prepare => assert_eq!(s, State::Prepared),
-                AlsaOp::Release => assert!(!s.may_hold_io()),
-                AlsaOp::Sleep => assert!(!matches!(s, State::Running | State::Stopped)),
-                AlsaOp::Start | AlsaOp::Stop => {}
-            }
-        }
+        checks::alsa_callback(&mut s, op, |i| answers[i].accepted());
     }
 }
 
@@ -954,14 +487,8 @@ mod tests {
 
     use super::*;
     use crate::spec::{
-        info::{
-            chmap,
-            ctl_access,
-            defcfg,
-            CtlValueInfo,
-            VIRTIO_SND_JACK_F_REMAP, //
-        },
-        wire::Direction,
+        info::*,
+        wire::*, //
     };
 
     fn cat(parts: &[&[u8]]) -> Vec<u8> {

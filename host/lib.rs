@@ -21,6 +21,10 @@ extern crate std;
 #[path = "../src/spec.rs"]
 pub mod spec;
 
+/// The invariants that the property tests and the fuzz targets check.
+#[cfg(any(test, feature = "fuzzing"))]
+mod checks;
+
 #[cfg(test)]
 mod prop;
 

@@ -7,6 +7,10 @@
 //! ring arithmetic and the stream state machine keep their invariants over arbitrary sequences
 //! of operations. See `Documentation/fuzzing.rst`.
 //!
+//! Most properties check the invariants of `host/checks.rs`, which the cargo-fuzz targets
+//! (`host/fuzz_api.rs`) check too; those `assert!`, and proptest takes their panic for a
+//! failure of the case (and shrinks it) as it takes a failed `prop_assert!`.
+//!
 //! The number of cases per property is proptest's default (256), or `PROPTEST_CASES`:
 //!
 //! ```sh
@@ -28,55 +32,49 @@ use proptest::{
 };
 use std::vec::Vec;
 
-use crate::spec::{
-    format::{
+use crate::{
+    checks::{
         self,
-        FORMATS,
-        KNOWN_FORMATS,
-        KNOWN_RATES,
-        RATES, //
+        AlsaOp, //
     },
-    hw::{
-        self,
-        Limits, //
-    },
-    info::{
-        self,
-        ChmapInfo,
-        CtlEnumItem,
-        CtlEvent,
-        CtlInfo,
-        CtlName,
-        CtlRole,
-        CtlTlv,
-        CtlValue,
-        CtlValueInfo,
-        JackInfo,
-        JackRemap, //
-    },
-    ring::{
-        self,
-        Geometry,
-        Periods,
-        MAX_RING_PERIODS, //
-    },
-    state::{
-        self,
-        Request,
-        State, //
-    },
-    wire::{
-        self,
-        code,
-        status,
-        Config as DevConfig,
-        DeviceError,
-        Direction,
-        Event,
-        PcmInfo,
-        PcmStatus,
-        WireError,
-        MAX_ITEMS, //
+    spec::{
+        format::{
+            FORMATS,
+            RATES, //
+        },
+        hw::{
+            self,
+            Limits, //
+        },
+        info::{
+            self,
+            ChmapInfo,
+            CtlInfo,
+            CtlName,
+            CtlRole,
+            CtlTlv,
+            CtlValue,
+            CtlValueInfo,
+            JackInfo,
+            JackRemap, //
+        },
+        ring::{
+            self,
+            Geometry,
+            Periods,
+            MAX_RING_PERIODS, //
+        },
+        state::State,
+        wire::{
+            self,
+            code,
+            Config as DevConfig,
+            Direction,
+            Event,
+            PcmInfo,
+            WireError,
+            MAX_ITEMS, //
+        },
     },
 };
 
@@ -234,18 +232,6 @@ fn ring_op() -> impl Strategy<Value = RingOp> {
     ]
 }
 
-/// What ALSA asks of a stream, as the driver runs it on the state machine.
-#[derive(Clone, Copy, Debug)]
-enum AlsaOp {
-    HwParams,
-    Prepare,
-    Start,
-    Stop,
-    Release,
-    /// A system sleep: the device was reset, then the driver's resume ran.
-    Sleep,
-}
-
 fn alsa_op() -> impl Strategy<Value = AlsaOp> {
     prop_oneof![
         Just(AlsaOp::HwParams),
@@ -264,35 +250,18 @@ proptest! {
 
     #[test]
     fn check_status_accepts_only_ok(c in any::<u32>()) {
-        match wire::check_status(c) {
-            Ok(()) => prop_assert_eq!(c, status::OK),
-            Err(DeviceError::Unknown(u)) => {
-                prop_assert_eq!(u, c);
-                prop_assert!(!(status::OK..=status::IO_ERR).contains(&c));
-            }
-            Err(_) => prop_assert!((status::BAD_MSG..=status::IO_ERR).contains(&c)),
-        }
+        checks::check_status(c);
     }
 
     #[test]
     fn config_validate_bounds_every_count(c in any::<[u32; 4]>(), small in any::<[bool; 4]>()) {
         let c: [u32; 4] = core::array::from_fn(|i| if small[i] { c[i] % (MAX_ITEMS + 1) } else { c[i] });
-        let config = DevConfig { jacks: c[0], streams: c[1], chmaps: c[2], controls: c[3] };
-        prop_assert_eq!(config.validate().is_ok(), c.iter().all(|&n| n <= MAX_ITEMS));
+        checks::config(&DevConfig { jacks: c[0], streams: c[1], chmaps: c[2], controls: c[3] });
     }
 
     #[test]
     fn pcm_info_parse_never_panics(b in bytes(64)) {
-        if let Ok(info) = PcmInfo::parse(&b) {
-            prop_assert!(b.len() >= wire::PCM_INFO_SIZE);
-            prop_assert!(info.channels_min >= 1 && info.channels_min <= info.channels_max);
-            prop_assert!(info.formats & KNOWN_FORMATS != 0 && info.rates & KNOWN_RATES != 0);
-            // Only the first 32 bytes count, and the padding is not part of the value.
-            prop_assert_eq!(PcmInfo::parse(&info.to_bytes()), Ok(info));
-            prop_assert_eq!(PcmInfo::parse(&b[..wire::PCM_INFO_SIZE]), Ok(info));
-        } else if b.len() < wire::PCM_INFO_SIZE {
-            prop_assert_eq!(PcmInfo::parse(&b), Err(WireError::Short));
-        }
+        checks::pcm_info_parse(&b);
     }
 
     #[test]
@@ -310,69 +279,25 @@ proptest! {
     #[test]
     fn hardware_translation_is_sane(info in pcm_info(), l in limits()) {
         // `Limits::new` never panics; with valid limits, the description is consistent.
-        let Ok(limits) = Limits::new(l.0, l.1, l.2, l.3, l.4) else {
-            return Ok(());
-        };
-        let hw = hw::hardware(&info, &limits);
-        prop_assert!(hw.formats != 0 && hw.rates != 0);
-        prop_assert!(hw.rate_min <= hw.rate_max);
-        prop_assert!(hw.channels_min <= hw.channels_max);
-        prop_assert!(hw.period_bytes_min >= 1);
-        prop_assert!(hw.period_bytes_min <= hw.period_bytes_max, "{:?}", hw);
-        prop_assert!(hw.period_bytes_max <= hw.buffer_bytes_max, "{:?}", hw);
-        prop_assert!(hw.periods_min <= hw.periods_max);
+        if let Ok(limits) = Limits::new(l.0, l.1, l.2, l.3, l.4) {
+            checks::hardware(&hw::hardware(&info, &limits));
+        }
     }
 
     #[test]
     fn format_lookups_never_panic(alsa in any::<u32>(), hz in any::<u32>(), mask in any::<u64>()) {
-        if let Some(i) = format::format_index(alsa, mask) {
-            prop_assert_eq!(FORMATS[usize::from(i)].alsa, alsa);
-            prop_assert!(mask & (1 << i) != 0);
-        }
-        if let Some(i) = format::rate_index(hz, mask) {
-            prop_assert_eq!(RATES[usize::from(i)].hz, hz);
-            prop_assert!(mask & (1 << i) != 0);
-        }
-        prop_assert_eq!(
-            format::selected(&FORMATS, mask).count() as u32,
-            (mask & KNOWN_FORMATS).count_ones()
-        );
-        prop_assert_eq!(
-            format::selected(&RATES, mask).count() as u32,
-            (mask & KNOWN_RATES).count_ones()
-        );
+        checks::formats(mask, alsa);
+        checks::rates(mask, hz);
     }
 
     #[test]
     fn pcm_status_parse(b in bytes(16)) {
-        match PcmStatus::parse(&b) {
-            Ok(s) => {
-                prop_assert!(b.len() >= wire::PCM_STATUS_SIZE);
-                prop_assert_eq!(s.status, wire::le32(&b, 0).unwrap_or(!0));
-                prop_assert_eq!(s.latency_bytes, wire::le32(&b, 4).unwrap_or(!0));
-            }
-            Err(e) => {
-                prop_assert_eq!(e, WireError::Short);
-                prop_assert!(b.len() < wire::PCM_STATUS_SIZE);
-            }
-        }
+        checks::pcm_status_parse(&b);
     }
 
     #[test]
     fn event_parse_never_panics(b in bytes(16)) {
-        if let Ok(ev) = Event::parse(&b) {
-            prop_assert!(b.len() >= wire::EVENT_SIZE);
-            let data = wire::le32(&b, 4).unwrap_or(!0);
-            let expected = match wire::le32(&b, 0).unwrap_or(0) {
-                code::EVT_JACK_CONNECTED => Event::JackConnected(data),
-                code::EVT_JACK_DISCONNECTED => Event::JackDisconnected(data),
-                code::EVT_PCM_PERIOD_ELAPSED => Event::PcmPeriodElapsed(data),
-                code::EVT_PCM_XRUN => Event::PcmXrun(data),
-                code::EVT_CTL_NOTIFY => Event::CtlNotify(data),
-                other => return Err(TestCaseError::fail(std::format!("code {other:#x}"))),
-            };
-            prop_assert_eq!(ev, expected);
-        }
+        checks::event_parse(&b);
     }
 
     #[test]
@@ -406,12 +331,7 @@ proptest! {
 
     #[test]
     fn jack_info_parse_never_panics(b in bytes(40)) {
-        if let Ok(j) = JackInfo::parse(&b) {
-            prop_assert!(b.len() >= info::JACK_INFO_SIZE);
-            prop_assert_eq!(JackInfo::parse(&j.to_bytes()), Ok(j));
-        } else if b.len() >= info::JACK_INFO_SIZE {
-            prop_assert!(b[16] > 1);
-        }
+        checks::jack_info_parse(&b);
     }
 
     #[test]
@@ -425,13 +345,7 @@ proptest! {
 
     #[test]
     fn jack_type_and_name_of_any_pin(defconf in any::<u32>()) {
-        use info::snd_jack as j;
-        let t = info::jack_type(defconf);
-        prop_assert!([j::LINEOUT, j::HEADPHONE, j::AVOUT, j::MICROPHONE, j::LINEIN].contains(&t));
-        let name = info::jack_name(defconf).to_bytes();
-        prop_assert!(!name.is_empty());
-        prop_assert!(name.len() + " Jack".len() < info::sndrv_ctl::NAME_MAXLEN);
-        prop_assert!(name.iter().all(|c| (0x20..=0x7e).contains(c)));
+        checks::jack_pin(info::jack_type(defconf), info::jack_name(defconf));
     }
 
     #[test]
@@ -442,25 +356,14 @@ proptest! {
 
     #[test]
     fn jack_remap_parse_never_panics(b in bytes(24)) {
-        let _ = JackRemap::parse(&b);
+        checks::jack_remap_parse(&b);
     }
 
     // --- info.rs: channel maps ---------------------------------------------------------------
 
     #[test]
     fn chmap_info_parse_never_panics(b in bytes(40)) {
-        if let Ok(c) = ChmapInfo::parse(&b) {
-            prop_assert!(b.len() >= info::CHMAP_INFO_SIZE);
-            prop_assert!((1..=info::VIRTIO_SND_CHMAP_MAX_SIZE).contains(&usize::from(c.channels())));
-            prop_assert_eq!(c.positions().len(), usize::from(c.channels()));
-            prop_assert_eq!(ChmapInfo::parse(&c.to_bytes()), Ok(c));
-            if let Some(a) = c.to_alsa() {
-                prop_assert_eq!(a.channels, c.channels());
-                prop_assert!(a.map.iter().all(|&p| u32::from(p) <= info::sndrv_chmap::LAST));
-            } else {
-                prop_assert!(usize::from(c.channels()) > info::ALSA_CHMAP_MAX_SIZE);
-            }
-        }
+        checks::chmap_info_parse(&b);
     }
 
     #[test]
@@ -472,49 +375,24 @@ proptest! {
 
     #[test]
     fn alsa_position_of_any_byte(p in any::<u8>()) {
-        match info::alsa_position(p) {
-            Some(a) => prop_assert!(p <= info::chmap::BRC && a == u32::from(p)),
-            None => prop_assert!(p > info::chmap::BRC),
-        }
+        checks::alsa_position(p);
     }
 
     // --- info.rs: control elements -----------------------------------------------------------
 
     #[test]
     fn validate_name_never_panics(b in bytes(70)) {
-        if let Ok(len) = info::validate_name(&b) {
-            prop_assert!(len >= 1 && len < b.len() && b[len] == 0);
-            prop_assert!(b[..len].iter().all(|c| (0x20..=0x7e).contains(c)));
-        }
-        if let Ok(n) = CtlName::parse(&b) {
-            prop_assert!(n.as_bytes().len() < info::CTL_NAME_SIZE);
-            prop_assert_eq!(n.as_cstr().to_bytes(), n.as_bytes());
-            prop_assert_eq!(n.as_str().as_bytes(), n.as_bytes());
-            prop_assert_eq!(CtlName::parse(&n.to_bytes()), Ok(n));
-        }
-        let _ = CtlEnumItem::parse(&b);
+        checks::names_parse(&b);
     }
 
     #[test]
     fn names_from_any_string(s in ".{0,70}") {
-        if let Ok(n) = CtlName::new(&s) {
-            prop_assert_eq!(n.as_str(), s.as_str());
-        }
-        if let Ok(n) = CtlEnumItem::new(&s) {
-            prop_assert_eq!(n.as_str(), s.as_str());
-        }
+        checks::names_from_str(&s);
     }
 
     #[test]
     fn ctl_info_parse_never_panics(b in bytes(120)) {
-        if let Ok(c) = CtlInfo::parse(&b) {
-            prop_assert!(b.len() >= info::CTL_INFO_SIZE);
-            prop_assert!(c.count() >= 1 && c.count() <= c.ty().max_count());
-            prop_assert!(c.value_bytes() <= info::CTL_VALUE_SIZE);
-            prop_assert!(c.enum_items_bytes() <= 65536);
-            prop_assert_eq!(CtlInfo::parse(&c.to_bytes()), Ok(c));
-            let _ = c.alsa_access();
-        }
+        checks::ctl_info_parse(&b);
     }
 
     #[test]
@@ -529,45 +407,18 @@ proptest! {
         for (at, v) in flips {
             b[at] = v;
         }
-        if let Ok(p) = CtlInfo::parse(&b) {
-            prop_assert_eq!(CtlInfo::parse(&p.to_bytes()), Ok(p));
-        }
+        checks::ctl_info_parse(&b);
     }
 
     #[test]
     fn ctl_values_never_panic(c in ctl_info(), b in bytes(600)) {
-        match CtlValue::parse(&b, &c) {
-            Ok(v) => {
-                prop_assert!(b.len() >= c.value_bytes());
-                prop_assert_eq!(&v.as_bytes()[..c.value_bytes()], &b[..c.value_bytes()]);
-                prop_assert!(v.as_bytes()[c.value_bytes()..].iter().all(|&x| x == 0));
-                let _ = c.check_value(&v);
-                let _ = v.iec958();
-                let req = v.write_request(7);
-                prop_assert_eq!(&req[info::CTL_HDR_SIZE..], &v.as_bytes()[..]);
-            }
-            Err(e) => {
-                prop_assert_eq!(e, WireError::Short);
-                prop_assert!(b.len() < c.value_bytes());
-            }
-        }
+        checks::ctl_value_parse(&b, &c);
     }
 
     #[test]
     fn ctl_value_members_round_trip(i in any::<usize>(), small in 0..200usize, v in any::<i64>()) {
         for i in [i, small] {
-            let mut val = CtlValue::default();
-            prop_assert_eq!(val.set_integer(i, v as i32), i < 128);
-            prop_assert_eq!(val.integer(i), (i < 128).then_some(v as i32));
-            let mut val = CtlValue::default();
-            prop_assert_eq!(val.set_enumerated(i, v as u32), i < 128);
-            prop_assert_eq!(val.enumerated(i), (i < 128).then_some(v as u32));
-            let mut val = CtlValue::default();
-            prop_assert_eq!(val.set_integer64(i, v), i < 64);
-            prop_assert_eq!(val.integer64(i), (i < 64).then_some(v));
-            if i >= 64 {
-                prop_assert_eq!(val, CtlValue::default());
-            }
+            checks::members(&CtlValue::default(), i, v);
         }
     }
 
@@ -620,23 +471,13 @@ proptest! {
     #[test]
     fn enum_items_never_panic(payload in bytes(300), index in any::<u32>(), small in 0..6u32) {
         for i in [index, small] {
-            if let Ok(item) = info::ctl_enum_item(&payload, i) {
-                let at = i as usize * info::CTL_ENUM_ITEM_SIZE;
-                prop_assert!(at + info::CTL_ENUM_ITEM_SIZE <= payload.len());
-                prop_assert_eq!(item.as_bytes(), &payload[at..at + item.as_bytes().len()]);
-            }
+            checks::ctl_enum_item(&payload, i);
         }
     }
 
     #[test]
     fn tlv_never_panics(b in bytes(80), ty in any::<u32>(), len in any::<u32>()) {
-        if let Ok(t) = CtlTlv::parse(&b) {
-            prop_assert!(t.length() % 4 == 0 && t.length() <= info::CTL_TLV_MAX_BYTES);
-            prop_assert_eq!(CtlTlv::parse(&t.to_bytes()), Ok(t));
-            if let Ok(v) = t.value(&b) {
-                prop_assert_eq!(v.len(), t.length() as usize);
-            }
-        }
+        checks::ctl_tlv_parse(&b);
         match CtlTlv::new(ty, len) {
             Ok(t) => prop_assert_eq!((t.ty(), t.length()), (ty, len)),
             Err(_) => prop_assert!(len % 4 != 0 || len > info::CTL_TLV_MAX_BYTES),
@@ -645,32 +486,14 @@ proptest! {
 
     #[test]
     fn ctl_events_of_any_data(data in any::<u32>()) {
-        match CtlEvent::from_data(data) {
-            Ok(e) => {
-                prop_assert_eq!(e.to_data(), data);
-                prop_assert_eq!(e.alsa_mask() & !0b1011, 0);
-                prop_assert_eq!(e.alsa_mask().count_ones(), u32::from(e.mask).count_ones());
-            }
-            Err(e) => {
-                prop_assert_eq!(e, WireError::BadValue);
-                prop_assert!(data >> 16 & !0b111 != 0);
-            }
-        }
+        checks::ctl_event(data);
     }
 
     // --- ring.rs -----------------------------------------------------------------------------
 
     #[test]
     fn geometry_new_never_panics(f in any::<u32>(), p in any::<u32>(), b in any::<u32>(), seq in any::<u64>()) {
-        if let Ok(g) = Geometry::new(f, p, b) {
-            prop_assert!((2..=MAX_RING_PERIODS).contains(&g.periods()));
-            prop_assert_eq!(g.period_bytes() % g.frame_bytes(), 0);
-            prop_assert_eq!(u64::from(g.period_bytes()) * u64::from(g.periods()), u64::from(b));
-            prop_assert_eq!(g.buffer_frames() * u64::from(g.frame_bytes()), u64::from(b));
-            let off = g.period_offset(seq) as u64;
-            prop_assert!(off + u64::from(g.period_bytes()) <= u64::from(b));
-            prop_assert_eq!(off % u64::from(g.period_bytes()), 0);
-        }
+        checks::geometry(f, p, b, seq);
     }
 
     #[test]
@@ -692,7 +515,6 @@ proptest! {
 
     #[test]
     fn ring_accounting_keeps_its_invariants(geo in geometry(), ops in vec(ring_op(), 0..200), boundary_mul in 1..=1024u64, announced in any::<u64>()) {
-        let periods = u64::from(geo.periods());
         let boundary = geo.buffer_frames() * boundary_mul;
         let mut p = Periods::default();
         let mut last_ptr = 0;
@@ -701,77 +523,38 @@ proptest! {
         for op in ops {
             match op {
                 RingOp::Playback { written, draining } => {
-                    let n = p.playback_ready(&geo, written, draining);
-                    prop_assert!(n <= periods - p.in_flight());
-                    // Never more than was written, except the padded last period of a drain.
-                    let pf = geo.period_frames();
-                    prop_assert!(n * pf <= written || (draining && (n - 1) * pf < written));
-                    p.queue(n);
+                    checks::playback(&mut p, &geo, written, draining);
                 }
                 RingOp::Capture => {
                     // (Mixed with playback, only the bound holds: see
                     // `capture_never_hands_out_an_unread_slot` for capture alone.)
-                    let n = p.capture_ready(&geo, read % boundary, boundary);
-                    prop_assert!(n <= periods - p.in_flight());
-                    p.queue(n);
+                    checks::capture(&mut p, &geo, read % boundary, boundary, None);
                 }
                 RingOp::Read(frames) => {
                     read += frames.min(p.completed() * geo.period_frames() - read);
                 }
-                RingOp::Complete => {
-                    let before = p;
-                    if p.complete() {
-                        // One period of progress, also across the end of the buffer.
-                        let ptr = p.hw_ptr(&geo);
-                        prop_assert_eq!(
-                            (last_ptr + geo.period_frames()) % geo.buffer_frames(),
-                            ptr
-                        );
-                        last_ptr = ptr;
-                    } else {
-                        prop_assert_eq!(before.in_flight(), 0);
-                        prop_assert_eq!(p, before);
-                    }
-                }
+                RingOp::Complete => checks::complete(&mut p, &geo, &mut last_ptr),
             }
-            prop_assert!(p.completed() <= p.queued());
-            prop_assert!(p.in_flight() <= periods);
-            prop_assert!(p.hw_ptr(&geo) < geo.buffer_frames());
-            prop_assert!(p.queued_pos(&geo, boundary) < boundary);
-            prop_assert_eq!(p.next_seq(), p.queued());
-            prop_assert!((geo.period_offset(p.next_seq()) as u64) < u64::from(geo.period_bytes()) * periods);
+            checks::periods(&p, &geo, boundary, None);
             let _ = ring::must_kick(&geo, announced, p.in_flight());
         }
     }
 
     #[test]
     fn capture_never_hands_out_an_unread_slot(geo in geometry(), ops in vec((0..3u8, 0..10_000u64), 0..200), boundary_mul in 2..=1024u64) {
-        let periods = u64::from(geo.periods());
         let pf = geo.period_frames();
         let boundary = geo.buffer_frames() * boundary_mul;
         let mut p = Periods::default();
+        let mut last_ptr = 0;
         // Frames the application has read since prepare.
         let mut read = 0u64;
         for (op, frames) in ops {
             match op {
-                0 => {
-                    let n = p.capture_ready(&geo, read % boundary, boundary);
-                    // The slot of the last new period was last filled by period
-                    // `seq - periods`: the application has read all of it.
-                    if let Some(last) = (p.queued() + n).checked_sub(periods) {
-                        prop_assert!(read >= last * pf, "the slot of period {} is unread", last + periods - 1);
-                    }
-                    // And no slot that has been read is held back.
-                    let unread = (p.completed() * pf - read).div_ceil(pf);
-                    prop_assert_eq!(n, periods - p.in_flight() - unread);
-                    p.queue(n);
-                }
+                0 => checks::capture(&mut p, &geo, read % boundary, boundary, Some(read)),
                 1 => read += frames.min(p.completed() * pf - read),
-                _ => {
-                    p.complete();
-                }
+                _ => checks::complete(&mut p, &geo, &mut last_ptr),
             }
-            prop_assert!(p.completed() * pf - read <= geo.buffer_frames());
+            checks::periods(&p, &geo, boundary, Some(read));
         }
     }
 
@@ -791,9 +574,9 @@ proptest! {
         }
         // SNDRV_PCM_IOCTL_RESET: hw_ptr %= buffer.
         let hw = ((completed - lag) * pf % boundary) % buffer;
-        p.rebase(&geo, boundary, hw);
-        prop_assert_eq!(ring::frames_between(hw, p.completed_pos(&geo, boundary), boundary), lag * pf);
-        prop_assert_eq!(ring::frames_between(p.completed_pos(&geo, boundary), p.queued_pos(&geo, boundary), boundary), in_flight * pf % boundary);
+        checks::rebase(&mut p, &geo, boundary, hw, lag);
+        checks::periods(&p, &geo, boundary, None);
+        prop_assert_eq!(p.in_flight(), in_flight);
         prop_assert_eq!(p.completed_pos(&geo, boundary) % buffer, completed * pf % buffer);
     }
 
@@ -819,55 +602,10 @@ proptest! {
 
     #[test]
     fn alsa_callbacks_follow_the_spec_state_machine(ops in vec((alsa_op(), vec(any::<bool>(), 3)), 0..60)) {
-        // The driver runs each plan step by step; the device may fail any request, which
-        // leaves the state where it was and ends the plan. Every request that the driver
-        // sends must be allowed in the state it is sent in.
+        // The device may fail any request.
         let mut s = State::default();
         for (op, fails) in ops {
-            let plan = match op {
-                AlsaOp::HwParams => state::plan_hw_params(s).ok(),
-                AlsaOp::Prepare => {
-                    let p = state::plan_prepare(s);
-                    prop_assert!(p.is_ok());
-                    p.ok()
-                }
-                AlsaOp::Release => Some(state::plan_release(s)),
-                AlsaOp::Sleep => {
-                    let plan = state::plan_resume(s);
-                    s = State::Idle;
-                    Some(plan)
-                }
-                AlsaOp::Start | AlsaOp::Stop => {
-                    // `trigger` checks with `apply` and sends only what the spec allows.
-                    let r = if matches!(op, AlsaOp::Start) { Request::Start } else { Request::Stop };
-                    if let Ok(next) = s.apply(r) {
-                        if !fails[0] {
-                            s = next;
-                        }
-                    }
-                    None
-                }
-            };
-            let Some(plan) = plan else { continue };
-            let mut all_ok = true;
-            for (i, r) in plan.iter().enumerate() {
-                let next = s.apply(r);
-                prop_assert!(next.is_ok(), "{:?} in {:?}", r, s);
-                if fails.get(i).copied().unwrap_or(false) {
-                    all_ok = false;
-                    break;
-                }
-                s = next.unwrap_or(s);
-            }
-            if all_ok {
-                match op {
-                    AlsaOp::HwParams => prop_assert_eq!(s, State::ParamsSet),
-                    AlsaOp::Prepare => prop_assert_eq!(s, State::Prepared),
-                    AlsaOp::Release => prop_assert!(!s.may_hold_io()),
-                    AlsaOp::Sleep => prop_assert!(!matches!(s, State::Running | State::Stopped)),
-                    AlsaOp::Start | AlsaOp::Stop => {}
-                }
-            }
+            checks::alsa_callback(&mut s, op, |i| !fails.get(i).copied().unwrap_or(false));
         }
     }
 }

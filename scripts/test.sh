@@ -190,7 +190,7 @@ GUEST_RUNS=(
 	# and capture in every mode of completion, stream operations, the per-stream mode. QEMU's
 	# audio timer at 2 ms: its default 10 ms tick takes 480 frames at once, and the small
 	# buffers of pcm.sh (1024 frames) then underrun on the slow gating kernel (as soak.sh).
-	"pcm-suite|--backend none --timer-period 2000 --timeout 840 --append bench.suite=probe-streams2:probe.sh:streams=2+pcm:pcm.sh+pcm-ops:pcm-ops.sh+pcm-mode:pcm-mode.sh+pcm-poll:pcm.sh:rsparams=poll=1+pcm-ops-poll:pcm-ops.sh:rsparams=poll=1+pcm-polldefer:pcm.sh:rsparams=poll=1,defer_kicks=1|suite.sh"
+	"pcm-suite|--backend none --timer-period 2000 --timeout 840 --append bench.suite=probe-streams2:probe.sh:streams=2+pcm:pcm.sh+pcm-ops:pcm-ops.sh+pcm-mode:pcm-mode.sh+pcm-poll:pcm.sh:rsparams=poll=1+pcm-ops-poll:pcm-ops.sh:rsparams=poll=1+pcm-pollnodefer:pcm.sh:rsparams=poll=1,defer_kicks=0|suite.sh"
 	"probe-empty|--vsnd --streams=0|probe-empty.sh"
 	"vsnd-smoke|--vsnd --streams=2 --append bench.driver=rs --append bench.period=64|vsnd-smoke.sh"
 	# (One boot each: the device's xrun trigger fires once, at the first START after 500 ms.)
@@ -245,12 +245,13 @@ GUEST_RUNS=(
 	# Sample-exact integrity (Documentation/integrity.rst): the pattern through the driver to
 	# vsnd-device and back, in every mode of completion: the whole matrix with interrupts,
 	# and its stream operations and geometries (not every format and rate again) with
-	# poll=1, defer_kicks=1, and both (tests/guest/suite.sh: one boot).
+	# poll=1, defer_kicks=0 (batched kicks are the default), and both (tests/guest/suite.sh:
+	# one boot).
 	# integrity-ring: more periods in flight than a data virtqueue has entries (64 with
 	# indirect descriptors: one entry a period), the driver loaded with pcm_periods_max=256:
 	# one stream of 256 periods each way, two playback streams of 48 periods each on the one
 	# tx queue; no xrun allowed.
-	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 1600 --append bench.suite=integrity:integrity.sh+integrity-poll:integrity.sh:rsparams=poll=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-defer:integrity.sh:rsparams=defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-polldefer:integrity.sh:rsparams=poll=1,defer_kicks=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-ring:integrity.sh:rsparams=pcm_periods_max=256:integrity_ring=1:strict_xruns=1:integrity_only=ring|suite.sh"
+	"integrity|--vsnd '--streams=4 --channels-max=8' --timeout 1600 --append bench.suite=integrity:integrity.sh+integrity-poll:integrity.sh:rsparams=poll=1:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-nodefer:integrity.sh:rsparams=defer_kicks=0:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-pollnodefer:integrity.sh:rsparams=poll=1,defer_kicks=0:integrity_only=rw$,mmap$,tiny,period.64,16.periods,pause,partial,reset,xrun,duplex,two.playback,mode,no.period+integrity-ring:integrity.sh:rsparams=pcm_periods_max=256:integrity_ring=1:strict_xruns=1:integrity_only=ring|suite.sh"
 	# PipeWire in the guest (tests/guest/pipewire.sh): the integrity pattern through pw-play
 	# (30 s, no xrun) and pw-record, on vsnd-device (stream 0 playback, stream 1 capture).
 	"pipewire|--vsnd --streams=2 --timeout 240|pipewire.sh"

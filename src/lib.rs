@@ -51,8 +51,8 @@ virtio::module_virtio_driver! {
             description: "Shortest period, in us (1..=pcm_period_ms_max*1000)",
         },
         defer_kicks: u32 {
-            default: 0,
-            description: "1: announce new periods to the device in batches of half a buffer (half the kicks; the device may hold less in reserve); 0: at once",
+            default: 1,
+            description: "1 (default): announce new periods to the device in batches of half a buffer (half the kicks; the device always knows of the period it plays and the next); 0: at once",
         },
         poll: u32 {
             default: 0,

@@ -96,11 +96,14 @@ if [[ -n $coverage ]]; then
 fi
 
 step "fuzz: building ${#all[@]} targets (cargo fuzz build --sanitizer none)"
-if ! (cd "$BENCH_ROOT" && "$CARGO_FUZZ" fuzz build --sanitizer none) >"$logs/build.log" 2>&1; then
+# The build lives in the cache, so that a fresh clone (CI) does not compile libFuzzer again.
+TARGET_DIR=$BENCH_CACHE/fuzz-target
+if ! (cd "$BENCH_ROOT" && "$CARGO_FUZZ" fuzz build --sanitizer none --target-dir "$TARGET_DIR") \
+	>"$logs/build.log" 2>&1; then
 	cat "$logs/build.log" >&2
 	die "cargo fuzz build failed"
 fi
-BIN=$FUZZ/target/x86_64-unknown-linux-gnu/release
+BIN=$TARGET_DIR/x86_64-unknown-linux-gnu/release
 
 limit=(-runs="$runs")
 [[ -z $time_s ]] || limit=(-max_total_time="$time_s")

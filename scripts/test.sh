@@ -142,8 +142,8 @@ if ((COMPARE == 0)); then
 	# The host fuzzers (Documentation/fuzzing.rst): every cargo-fuzz target for a fixed
 	# number of executions from the committed seeds, after a replay of the corpora (every
 	# seed and every input that once crashed) under cargo test.
-	step "test: host fuzzers (cargo test --features fuzzing; scripts/fuzz-host.sh)"
-	if (cd "$BENCH_ROOT" && cargo test --quiet --features fuzzing) >"$RESULTS/fuzz-replay.log" 2>&1; then
+	step "test: host fuzzers (cargo test --lib --features fuzzing; scripts/fuzz-host.sh)"
+	if (cd "$BENCH_ROOT" && cargo test --quiet --lib --features fuzzing) >"$RESULTS/fuzz-replay.log" 2>&1; then
 		"$BENCH_ROOT/scripts/fuzz-host.sh" >"$RESULTS/fuzz.log" 2>&1
 		rc=$?
 		grep -E '^(not )?ok ' "$RESULTS/fuzz.log"

@@ -13,7 +13,8 @@
 #   them the archive is a third of the size, and a guest boots faster under TCG):
 #   PulseAudio (pulseaudio, pactl, pacat/paplay/parecord, module-alsa-card/-sink/-source,
 #     module-native-protocol-unix, module-suspend-on-idle, /usr/share/pulseaudio/alsa-mixer)
-#     for tests/guest/pulse.sh and the server workloads of tests/guest/bench.sh
+#     for tests/guest/pulse.sh, pulse-integrity.sh and the server workloads of
+#     tests/guest/bench.sh
 #   PipeWire (pipewire, pw-cat/pw-play/pw-record, pw-link, pw-dump, the modules and SPA plugins
 #     of a graph with static ALSA nodes, module-rt) for tests/guest/pipewire.sh, if installed
 #   /lib/modules/c/    snd-timer.ko snd-pcm.ko [snd-hrtimer.ko] virtio_snd.ko from KDIR/sound
@@ -150,11 +151,11 @@ for plugdir in /usr/lib/x86_64-linux-gnu/alsa-lib /usr/lib/alsa-lib; do
 	done
 done
 
-# PulseAudio (tests/guest/pulse.sh, tests/guest/servers.sh): the daemon, pactl, pacat
-# (paplay and parecord are its names), the modules that the tests load with their
-# libraries, and module-alsa-card's profile sets and mixer paths. Not the other modules:
-# they would pull in X11, JACK, D-Bus services, LADSPA... The tests write their own
-# daemon.conf, client.conf and startup script.
+# PulseAudio (tests/guest/pulse.sh, pulse-integrity.sh, tests/guest/servers.sh): the
+# daemon, pactl, pacat (paplay and parecord are its names), the modules that the tests load
+# with their libraries, and module-alsa-card's profile sets and mixer paths. Not the other
+# modules: they would pull in X11, JACK, D-Bus services, LADSPA... The tests write their
+# own daemon.conf, client.conf and startup script.
 PA_MODDIR=$(find /usr/lib -maxdepth 2 -type d -path '/usr/lib/pulse-*/modules' -print -quit 2>/dev/null || true)
 if ((SERVERS == 0)); then
 	:

@@ -14,8 +14,9 @@
 #   --audiodev-opt K=V     extra -audiodev option, e.g. out.buffer-length=10000 (repeatable)
 #   --device-opt K=V       extra virtio-sound-pci option, e.g. jacks=1 (repeatable)
 #   --no-sound             no sound device at all
-#   --sound-servers        PulseAudio and PipeWire in the initramfs (always for pulse.sh and
-#                          pipewire.sh; scripts/bench.sh gives it for its server workloads)
+#   --sound-servers        PulseAudio and PipeWire in the initramfs (always for pulse.sh,
+#                          pulse-integrity.sh and pipewire.sh; scripts/bench.sh gives it
+#                          for its server workloads)
 #   --vsnd "ARGS"          instead of QEMU's device, tools/vsnd-device (vhost-user-snd-pci)
 #                          started with ARGS ("--streams 0", or "--streams=0": "=" is a
 #                          space, so that the option survives word splitting); its log is in
@@ -189,7 +190,7 @@ if ((VSND_SET)); then
 fi
 # The sound servers only for the scripts that run one: a smaller archive boots faster.
 servers=()
-case $SCRIPT in pulse.sh | pipewire.sh) SERVERS=1 ;; esac
+case $SCRIPT in pulse.sh | pulse-integrity.sh | pipewire.sh) SERVERS=1 ;; esac
 ((SERVERS == 0)) || servers=(--sound-servers)
 "$BENCH_ROOT/scripts/mkinitramfs.sh" "$WORK/initramfs.cpio.gz" --kdir "$KDIR" "${MODULES[@]}" "${servers[@]}" >&2
 

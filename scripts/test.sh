@@ -255,6 +255,10 @@ GUEST_RUNS=(
 	# PipeWire in the guest (tests/guest/pipewire.sh): the integrity pattern through pw-play
 	# (30 s, no xrun) and pw-record, on vsnd-device (stream 0 playback, stream 1 capture).
 	"pipewire|--vsnd --streams=2 --timeout 240|pipewire.sh"
+	# PulseAudio in the guest (tests/guest/pulse-integrity.sh): the integrity pattern through
+	# paplay (30 s) and pacat -r, no ALSA xrun in its log, on vsnd-device; the CPUID
+	# hypervisor bit off, so that the driver's flags decide PulseAudio's scheduling.
+	"pulse-integrity|--vsnd --streams=2 --timeout 240 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse-integrity.sh"
 	# The second kernel (7.3): probe, playback/capture smoke on QEMU's device and on
 	# vsnd-device, and the polling mode (the kernel crate's hrtimer changed in 7.3); the full
 	# suite runs on 7.2.
@@ -279,6 +283,7 @@ COMPARE_RUNS=(
 	"alsabat|--backend pa --timeout 600 --append bench.tries=3|alsabat.sh"
 	"pulse|--backend pa --timeout 300 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse.sh"
 	"pipewire|--vsnd --streams=2 --timeout 240|pipewire.sh"
+	"pulse-integrity|--vsnd --streams=2 --timeout 240 --qemu-arg -cpu --qemu-arg max,hypervisor=off|pulse-integrity.sh"
 	"vsnd-jacks|--vsnd '--streams=2 --jacks=2 --chmaps=2' --vsnd-exec 'trigger START 0 100 jack 0 disconnect' --vsnd-exec 'trigger STOP 0 0 jack 0 connect'|vsnd-jacks.sh"
 	"vsnd-controls|--vsnd '--streams=2 --controls=default' --vsnd-exec 'trigger START 0 100 ctl-set 0 20'|vsnd-controls.sh"
 	"vsnd-remap|--vsnd '--streams=2 --jacks=2 --jack-remap'|vsnd-remap.sh"

@@ -54,8 +54,8 @@
  *                         runs on a device without the integrity command)
  *   --self-test           checks the pattern against the spec's reference values and the
  *                         verifier against the streams of the device's unit tests; no PCM
- * A sound server's stream (tests/guest/pipewire.sh, pulse.sh): no PCM is opened; -f, -c, -r,
- * -n and --seed describe the file or the stream:
+ * A sound server's stream (tests/guest/pipewire.sh, pulse-integrity.sh): no PCM is opened;
+ * -f, -c, -r, -n and --seed describe the file or the stream:
  *   --write-file FILE     a WAV file of frames 0 .. N-1 of the pattern (a format that WAV
  *                         carries: U8 S16_LE S24_3LE S32_LE FLOAT_LE FLOAT64_LE), then
  *                         --pad F frames of silence (default 0), for the server's player

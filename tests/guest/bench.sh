@@ -113,11 +113,7 @@ pa-play | pa-record | pw-play | pw-record)
 esac
 
 # srv_params: hw_params, sw_params and status of the server's PCM as "# " lines.
-srv_params() {
-	for f in hw_params sw_params status; do
-		sed "s/^/# $f: /" /proc/asound/card0/pcm0$dir/sub0/$f
-	done 2>&1
-}
+srv_params() { srv_pcm_params $dir '' hw_params sw_params status 2>&1; }
 # srv_begin: starts the client (in the background: pid; busybox timeout execs it) on a
 # stream of SRV_LEN s, links it (PipeWire), waits until the server's PCM runs, then SETTLE s
 # more. rc is 1 if the stream does not run.

@@ -11,6 +11,8 @@
 #   scripts/run-guest.sh --module src/virtio_snd_rs.ko --vsnd --streams=2 --timeout 300 \
 #       --qemu-arg -cpu --qemu-arg max,hypervisor=off pulse-integrity.sh
 # (tests/guest/pulse.sh is the real-time test on QEMU's device with the host loopback.)
+# The server's setup is tests/guest/servers.sh's (pa_config with the knobs below,
+# srv_check_up, pa_devices).
 #
 # Checks: the daemon answers; the sink and the source are our card's (alsa.card 0), s16le
 # 2ch 48000 Hz, at volume 100% (set with pactl); the scheduling mode is tsched as asked, or
@@ -49,22 +51,14 @@
 #   bench.pa_rt=0        no real-time scheduling (nice -11 only)
 #   bench.pa_keep=1      prints the whole PulseAudio log at the end
 . /tests/lib.sh
+. /tests/servers.sh
 
 if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
 wait_for_card 5 || exit 1
 dmesg_mark pulse-integrity
 
-RATE=48000
-PA=/tmp/pa
-LOG=$PA/pa.log
-mkdir -p $PA/run/pulse $PA/.config/pulse $PA/state
-chmod 700 $PA $PA/run $PA/run/pulse
-# Everything PulseAudio and its clients look up stays in $PA; no D-Bus, no X11. The daemon
-# reads $HOME/.config/pulse/daemon.conf (not $XDG_CONFIG_HOME's).
-export HOME=$PA XDG_RUNTIME_DIR=$PA/run XDG_CONFIG_HOME=$PA/.config
-export PULSE_RUNTIME_PATH=$PA/run/pulse PULSE_STATE_PATH=$PA/state PULSE_COOKIE=$PA/cookie
-export PULSE_SERVER=unix:$PA/native PULSE_CLIENTCONFIG=$PA/client.conf
-unset DBUS_SESSION_BUS_ADDRESS DISPLAY
+RATE=$SRV_RATE
+SRV_LOG=$PA/pa.log
 # Latency for a slow guest. The driver sets BATCH, so PulseAudio runs on period wake-ups
 # (no tsched) with a buffer of fragments * fragment_size, which it refills whole at each
 # wake-up: a late wake-up costs nothing as long as it comes within (FRAGMENTS - 1) periods.
@@ -75,57 +69,18 @@ unset DBUS_SESSION_BUS_ADDRESS DISPLAY
 # ~600 ms for a late wake-up on a loaded host, as PipeWire needed (pipewire.sh).
 # With tsched (a driver without BATCH), the buffer would be tsched_buffer_size: 2 s.
 FRAGMENTS=${BENCH_PA_FRAGMENTS:-8} FRAG_FRAMES=${BENCH_PA_FRAG_FRAMES:-4096}
-RT=yes
-[ "${BENCH_PA_RT:-1}" = 1 ] || RT=no
-FRAG_BYTES=$((FRAG_FRAMES * 4))
-cat >$PA/.config/pulse/daemon.conf <<EOF
-default-sample-format = s16le
-default-sample-rate = $RATE
-alternate-sample-rate = $RATE
-default-sample-channels = 2
-default-channel-map = front-left,front-right
+PA_RT=yes PA_RT_PRIO=9
+[ "${BENCH_PA_RT:-1}" = 1 ] || PA_RT=no
+PA_CARD="fragments=$FRAGMENTS fragment_size=$((FRAG_FRAMES * 4))"
+# The sample path: one sample spec everywhere, no remixing, volumes at 100% (see above).
+PA_CONF="default-channel-map = front-left,front-right
 default-fragments = $FRAGMENTS
 default-fragment-size-msec = $((FRAG_FRAMES * 1000 / RATE))
 avoid-resampling = yes
 resample-method = trivial
 enable-remixing = no
-flat-volumes = no
-realtime-scheduling = $RT
-realtime-priority = 9
-high-priority = yes
-nice-level = -11
-exit-idle-time = -1
-EOF
-echo 'autospawn = no' >$PA/client.conf
-cat >$PA/guest.pa <<EOF
-.fail
-load-module module-alsa-card device_id=0 name=virtio card_name=alsa_card.virtio tsched=1 fragments=$FRAGMENTS fragment_size=$FRAG_BYTES
-load-module module-native-protocol-unix socket=$PA/native auth-anonymous=1
-EOF
-
-now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
-
-# wav_header BYTES: the 44-byte header of a stereo S16_LE WAV at RATE with BYTES of data.
-wav_header() {
-	awk -v r=$RATE -v n="$1" '
-		function le(v, k) { for (; k > 0; k--) { printf "%c", v % 256; v = int(v / 256) } }
-		BEGIN {
-			printf "RIFF"; le(36 + n, 4); printf "WAVEfmt "; le(16, 4); le(1, 2); le(2, 2)
-			le(r, 4); le(r * 4, 4); le(4, 2); le(16, 2); printf "data"; le(n, 4)
-		}'
-}
-
-# break_frame FILE FRAME: flips one bit of the first sample of FRAME (S16 stereo) of the WAV
-# FILE, whose data starts at byte 44 (bench.pa_break).
-break_frame() {
-	_off=$((44 + 4 * $2))
-	_b=$(dd if="$1" bs=1 skip=$_off count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
-	printf "$(printf '\\%03o' $((_b ^ 1)))" | dd of="$1" bs=1 seek=$_off count=1 conv=notrunc 2>/dev/null
-	echo "# bench.pa_break: frame $2 of $1 corrupted (byte $_off: $_b -> $((_b ^ 1)))"
-}
-
-# pa_lines REGEX: the PulseAudio log lines that match (extended regular expression).
-pa_lines() { grep -E "$1" $LOG; }
+flat-volumes = no"
+pa_config
 
 # props KIND NAME: the "pactl list KINDs" block of NAME (or of index #NAME).
 props() {
@@ -145,35 +100,14 @@ REC_SECS=6 REC_MIN=$((RATE * 2))
 ktap_plan 9
 
 # 1. The daemon.
-pulseaudio -n -F $PA/guest.pa --daemonize=no --system=no --use-pid-file=no \
-	--exit-idle-time=-1 --disallow-exit --realtime=$RT --high-priority=yes \
-	--log-target=file:$LOG --log-level=debug --log-time=yes </dev/null >$PA/stdout 2>&1 &
-PA_PID=$!
-t0=$(now_cs) up=1
-while ! pactl info >/dev/null 2>&1; do
-	if [ $(($(now_cs) - t0)) -gt 3000 ] || ! kill -0 $PA_PID 2>/dev/null; then
-		up=0
-		break
-	fi
-	sleep 0.1
-done
-i=$((($(now_cs) - t0) / 10))
-if [ $up -eq 1 ]; then
-	ktap_ok "pulseaudio starts as root without a session bus" "after $((i / 10)).$((i % 10)) s"
-	pactl info | grep -E 'Server (Name|Version)|Default Sample|Default Channel' | sed 's/^/# /'
-else
-	tail -n 30 $LOG $PA/stdout 2>/dev/null | sed 's/^/# /'
-	ktap_fail "pulseaudio starts as root without a session bus" "no answer after $((i / 10)) s"
-	ktap_finish
-	exit 1
-fi
+srv_check_up pa
+pactl info | grep -E 'Server (Name|Version)|Default Sample|Default Channel' | sed 's/^/# /'
 
 # 2-3. The sink and the source on card 0, s16le 2ch 48000 Hz, volume 100% (PA_VOLUME_NORM,
 # 65536: no scaling on the sample path).
-pactl list short sinks | sed 's/^/# sinks: /'
-pactl list short sources | sed 's/^/# sources: /'
-SINK=$(pactl list short sinks | awk '$2 ~ /^alsa_output\./ {print $2; exit}')
-SOURCE=$(pactl list short sources | awk '$2 ~ /^alsa_input\./ {print $2; exit}')
+pa_list_devices
+pa_devices
+SINK=$PA_SINK SOURCE=$PA_SOURCE
 [ -z "$SINK" ] || pactl set-default-sink "$SINK"
 [ -z "$SOURCE" ] || pactl set-default-source "$SOURCE"
 pactl set-sink-volume @DEFAULT_SINK@ 100%
@@ -226,7 +160,7 @@ fi
 # armed with "lead" (the sink has been playing silence since start-up).
 N=$((RATE * SECS))
 integrity-client -n $N --pad $RATE --seed $PLAY_SEED --write-file /tmp/pattern.wav
-[ "$BREAK" = playback ] && break_frame /tmp/pattern.wav $((N / 2))
+[ "$BREAK" = playback ] && break_frame /tmp/pattern.wav $((N / 2)) bench.pa_break
 # (bench.pa_break=volume: the sink at 99%, a software gain on every sample.)
 [ "$BREAK" = volume ] && pactl set-sink-volume @DEFAULT_SINK@ 99% && echo "# bench.pa_break: sink volume 99%"
 integrity-client --seed $PLAY_SEED --lead --arm-only playback >/tmp/arm.log 2>&1
@@ -242,9 +176,7 @@ sleep $((SECS / 3))
 props sink-input "$(pactl list short sink-inputs | awk '{print $1; exit}')" |
 	grep -E 'Sample Specification:|Channel Map:|Volume:|Mute:|Resample method:|Buffer Latency:|Sink Latency:' |
 	sed 's/^[[:space:]]*/# sink input: /'
-for f in hw_params sw_params status; do
-	sed "s/^/# $f: /" /proc/asound/card0/pcm0p/sub0/$f
-done
+srv_pcm_params p '' hw_params sw_params status
 wait $play
 play_rc=$?
 dt=$(($(now_cs) - t0))
@@ -282,9 +214,7 @@ sleep $((REC_SECS / 2))
 props source-output "$(pactl list short source-outputs | awk '{print $1; exit}')" |
 	grep -E 'Sample Specification:|Channel Map:|Volume:|Mute:|Resample method:|Buffer Latency:|Source Latency:' |
 	sed 's/^[[:space:]]*/# source output: /'
-for f in hw_params sw_params; do
-	sed "s/^/# capture $f: /" /proc/asound/card0/pcm0c/sub0/$f
-done
+srv_pcm_params c 'capture ' hw_params sw_params
 wait $rec
 rec_rc=$?
 dt=$(($(now_cs) - t0))
@@ -292,7 +222,7 @@ got=$(wc -c </tmp/rec.raw 2>/dev/null || echo 0)
 echo "# pacat -r: $got bytes in ${dt}0 ms (exit status $rec_rc)"
 sed 's/^/# pacat: /' /tmp/rec.log
 { wav_header "$got" && cat /tmp/rec.raw; } >/tmp/rec.wav
-[ "$BREAK" = capture ] && break_frame /tmp/rec.wav $((RATE * REC_SECS - RATE))
+[ "$BREAK" = capture ] && break_frame /tmp/rec.wav $((RATE * REC_SECS - RATE)) bench.pa_break
 integrity-client -n $REC_MIN --seed $REC_SEED --verify-file /tmp/rec.wav >/tmp/verify.log 2>&1
 verify_rc=$?
 grep -v '^RESULT' /tmp/verify.log
@@ -328,26 +258,11 @@ else
 	pa_lines "$XRUN_RE" | head -n 20 | sed 's/^/# /'
 	ktap_fail "no ALSA underrun or overrun in PulseAudio's log" "$xr line(s)"
 fi
-# "ALSA woke us up ... but there was actually nothing to write/read" (logged once per sink
-# and source) shows at stream start with both virtio drivers (Documentation/test-results.rst):
-# a diagnostic, not a failure.
-pa_lines 'woke us up|We were woken up' | sed 's/^/# known: /'
-bug=$(pa_lines 'exceptionally large|Failed to query DSP|snd_pcm_[a-z_]+\(\) failed|Could not recover|Error opening PCM device hw:')
-if [ -z "$bug" ]; then
-	ktap_ok "no ALSA driver complaint in PulseAudio's log"
-else
-	echo "$bug" | head -n 20 | sed 's/^/# /'
-	ktap_fail "no ALSA driver complaint in PulseAudio's log" "$(echo "$bug" | wc -l) line(s)"
-fi
+# (Driver complaints: servers.sh's pa_check_complaints, with the known lines first.)
+pa_check_complaints
 
-kill $PA_PID 2>/dev/null
-i=0
-while kill -0 $PA_PID 2>/dev/null && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-kill -9 $PA_PID 2>/dev/null
-[ "${BENCH_PA_KEEP:-0}" = 1 ] && sed 's/^/# pa.log: /' $LOG
+pa_stop
+[ "${BENCH_PA_KEEP:-0}" = 1 ] && sed 's/^/# pa.log: /' $SRV_LOG
 
 # 9.
 ktap_check "no warning in dmesg" dmesg_clean pulse-integrity

@@ -19,44 +19,20 @@
 # "woke us up ... nothing to write/read" is printed as a diagnostic, not checked: it shows
 # at stream start with both virtio drivers (Documentation/test-results.rst).
 #
+# The server's setup is tests/guest/servers.sh's (pa_config, srv_check_up, pa_devices).
 # bench.driver=c runs it against the C driver. bench.pa_keep=1 prints the whole PulseAudio
 # log at the end.
 . /tests/lib.sh
+. /tests/servers.sh
 
 if [ "${BENCH_DRIVER:-rs}" = c ]; then load_c_driver; else load_rs_driver; fi
 wait_for_card 5 || exit 1
 dmesg_mark pulse
 
-RATE=48000 FREQ=1000
-PA=/tmp/pa
-LOG=$PA/pa.log
-mkdir -p $PA/run/pulse $PA/.config/pulse $PA/state
-chmod 700 $PA $PA/run $PA/run/pulse
-# Everything PulseAudio and its clients look up stays in $PA; no D-Bus, no X11. The daemon
-# reads $HOME/.config/pulse/daemon.conf (not $XDG_CONFIG_HOME's).
-export HOME=$PA XDG_RUNTIME_DIR=$PA/run XDG_CONFIG_HOME=$PA/.config
-export PULSE_RUNTIME_PATH=$PA/run/pulse PULSE_STATE_PATH=$PA/state PULSE_COOKIE=$PA/cookie
-export PULSE_SERVER=unix:$PA/native PULSE_CLIENTCONFIG=$PA/client.conf
-unset DBUS_SESSION_BUS_ADDRESS DISPLAY
-cat >$PA/.config/pulse/daemon.conf <<EOF
-default-sample-format = s16le
-default-sample-rate = $RATE
-alternate-sample-rate = $RATE
-default-sample-channels = 2
-realtime-scheduling = no
-high-priority = yes
-nice-level = -11
-exit-idle-time = -1
-EOF
-echo 'autospawn = no' >$PA/client.conf
+RATE=$SRV_RATE FREQ=1000
+SRV_LOG=$PA/pa.log
 # No module-suspend-on-idle: the sink and the source run from start-up to the end.
-cat >$PA/guest.pa <<EOF
-.fail
-load-module module-alsa-card device_id=0 name=virtio card_name=alsa_card.virtio tsched=1
-load-module module-native-protocol-unix socket=$PA/native auth-anonymous=1
-EOF
-
-now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+pa_config
 
 # tone FREQ SECONDS FILE: a stereo S16_LE sine at RATE, half of full scale. busybox awk has
 # no sin(): a Taylor series computes one whole number of periods, which is then repeated.
@@ -91,16 +67,6 @@ tone() {
 	rm -f "$3.tmp"
 }
 
-# wav_header BYTES: the 44-byte header of a stereo S16_LE WAV at RATE with BYTES of data.
-wav_header() {
-	awk -v r=$RATE -v n="$1" '
-		function le(v, k) { for (; k > 0; k--) { printf "%c", v % 256; v = int(v / 256) } }
-		BEGIN {
-			printf "RIFF"; le(36 + n, 4); printf "WAVEfmt "; le(16, 4); le(1, 2); le(2, 2)
-			le(r, 4); le(r * 4, 4); le(4, 2); le(16, 2); printf "data"; le(n, 4)
-		}'
-}
-
 # record SECONDS FILE: SECONDS of raw stereo S16_LE at RATE from the source, through
 # pacat -r; prints the elapsed time in centiseconds. head ends the recording (pacat gets
 # EPIPE); timeout ends a stalled one.
@@ -112,40 +78,16 @@ record() {
 	return $_rc
 }
 
-# pa_lines REGEX: the PulseAudio log lines that match (extended regular expression).
-pa_lines() { grep -E "$1" $LOG; }
-
 ktap_plan 10
 
 # 1. The daemon.
-pulseaudio -n -F $PA/guest.pa --daemonize=no --system=no --use-pid-file=no \
-	--exit-idle-time=-1 --disallow-exit --realtime=no --high-priority=yes \
-	--log-target=file:$LOG --log-level=debug --log-time=yes </dev/null >$PA/stdout 2>&1 &
-PA_PID=$!
-i=0 up=1
-while ! pactl info >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 300 ] || ! kill -0 $PA_PID 2>/dev/null; then
-		up=0
-		break
-	fi
-	sleep 0.1
-done
-if [ $up -eq 1 ]; then
-	ktap_ok "pulseaudio starts as root without a session bus" "after $((i / 10)).$((i % 10)) s"
-	pactl info | grep -E 'Server (Name|Version)|Default Sample' | sed 's/^/# /'
-else
-	tail -n 30 $LOG $PA/stdout 2>/dev/null | sed 's/^/# /'
-	ktap_fail "pulseaudio starts as root without a session bus" "no answer after $((i / 10)) s"
-	ktap_finish
-	exit 1
-fi
+srv_check_up pa
+pactl info | grep -E 'Server (Name|Version)|Default Sample' | sed 's/^/# /'
 
 # 2-3. The sink and the source on card 0.
-pactl list short sinks | sed 's/^/# sinks: /'
-pactl list short sources | sed 's/^/# sources: /'
-SINK=$(pactl list short sinks | awk '$2 ~ /^alsa_output\./ {print $2; exit}')
-SOURCE=$(pactl list short sources | awk '$2 ~ /^alsa_input\./ {print $2; exit}')
+pa_list_devices
+pa_devices
+SINK=$PA_SINK SOURCE=$PA_SOURCE
 # on_card KIND NAME: the sink or source NAME is module-alsa-card's on ALSA card 0, 48 kHz
 # S16 stereo.
 on_card() {
@@ -212,7 +154,7 @@ fi
 # 7. Round trip: an 8 s tone through the sink; 3 s recorded from the source, from 3 s on
 # (the sink's buffer and the host loopback delay the tone by up to ~2.5 s). These 8 s are
 # the steady stream of check 8.
-steady_from=$(($(wc -l <$LOG) + 1))
+steady_from=$(($(wc -l <$SRV_LOG) + 1))
 timeout 40 paplay -d "$SINK" /tmp/tone8.wav >/tmp/paplay8.log 2>&1 &
 play=$!
 sleep 3
@@ -221,7 +163,7 @@ dt=$(record 3 /tmp/rt.raw)
 rec_rc=$?
 wait $play
 play_rc=$?
-steady_to=$(wc -l <$LOG)
+steady_to=$(wc -l <$SRV_LOG)
 got=$(wc -c </tmp/rt.raw 2>/dev/null || echo 0)
 { wav_header "$got" && cat /tmp/rt.raw; } >/tmp/rt.wav
 alsabat --local -F $FREQ -c 2 -r $RATE -f S16_LE --file /tmp/rt.wav >/tmp/rt-bat.log 2>&1
@@ -239,7 +181,7 @@ fi
 # on a loaded host under TCG the guest's own work between the checks (alsabat's FFT, the
 # tone generator) may starve it; xruns outside the steady stream are counted, not failed.
 XRUN_RE='Underrun!|Buffer underrun!|Overrun!|Buffer overrun!|PCM state is XRUN'
-ul=$(sed -n "${steady_from},${steady_to}p" $LOG | grep -E "$XRUN_RE")
+ul=$(sed -n "${steady_from},${steady_to}p" $SRV_LOG | grep -E "$XRUN_RE")
 all=$(pa_lines "$XRUN_RE" | wc -l)
 n=0
 [ -z "$ul" ] || n=$(echo "$ul" | wc -l)
@@ -253,26 +195,11 @@ else
 	echo "$ul" | head -n 20 | sed 's/^/# /'
 	ktap_fail "no ALSA underrun or overrun in PulseAudio's log during a steady stream" "$n line(s)"
 fi
-# "ALSA woke us up ... but there was actually nothing to write/read" (poll said POLLOUT or
-# POLLIN, then snd_pcm_avail() said 0; logged once per sink/source) shows at stream start
-# with both virtio drivers (Documentation/test-results.rst): a diagnostic, not a failure.
-pa_lines 'woke us up|We were woken up' | sed 's/^/# known: /'
-bug=$(pa_lines 'exceptionally large|Failed to query DSP|snd_pcm_[a-z_]+\(\) failed|Could not recover|Error opening PCM device hw:')
-if [ -z "$bug" ]; then
-	ktap_ok "no ALSA driver complaint in PulseAudio's log"
-else
-	echo "$bug" | head -n 20 | sed 's/^/# /'
-	ktap_fail "no ALSA driver complaint in PulseAudio's log" "$(echo "$bug" | wc -l) line(s)"
-fi
+# (Driver complaints: servers.sh's pa_check_complaints, with the known lines first.)
+pa_check_complaints
 
-kill $PA_PID 2>/dev/null
-i=0
-while kill -0 $PA_PID 2>/dev/null && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-kill -9 $PA_PID 2>/dev/null
-[ "${BENCH_PA_KEEP:-0}" = 1 ] && sed 's/^/# pa.log: /' $LOG
+pa_stop
+[ "${BENCH_PA_KEEP:-0}" = 1 ] && sed 's/^/# pa.log: /' $SRV_LOG
 
 # 10.
 ktap_check "no warning in dmesg" dmesg_clean pulse

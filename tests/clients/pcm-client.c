@@ -392,6 +392,15 @@ static int do_nowake(const char *dev, const char *dir, long period, double secs)
 				return fail("delay/avail", err);
 			continue;
 		}
+		/* A full buffer that never started: the start that the write made failed, and
+		 * ALSA drops that error once frames were written. Start it, as a server does, and
+		 * fail on the error (a device that broke the queue), instead of waiting forever. */
+		if (!capture && avail == 0 && snd_pcm_state(pcm) == SND_PCM_STATE_PREPARED) {
+			err = snd_pcm_start(pcm);
+			if (err < 0)
+				return fail("start of a full buffer", err);
+			continue;
+		}
 		if (avail > (snd_pcm_sframes_t)bsize)
 			avail = bsize;
 		if (avail > total - done)

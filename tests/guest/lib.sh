@@ -219,6 +219,14 @@ unload_driver() {
 	return "$_urc"
 }
 
+# snd_vdev: the virtio device (virtioN) of the sound card, bound or not.
+snd_vdev() {
+	for _d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$_d/device" 2>/dev/null)" = 0x0019 ] && { basename "$_d"; return 0; }
+	done
+	return 1
+}
+
 wait_for_card() {
 	_t=$((${1:-5} * 10))
 	while [ "$_t" -gt 0 ]; do

@@ -6,7 +6,7 @@
 #   stress_load [PARAM=V...]   loads the driver of bench.driver (rs, the default, or c)
 #   stress_unload              rmmod of that driver
 #   DRV                        its name in /sys/bus/virtio/drivers (virtio_snd_rs, virtio_snd)
-#   snd_vdev                   the virtio device of the sound card (virtio0, ...), bound or not
+#   snd_vdev                   (tests/guest/lib.sh) the virtio device of the sound card
 #   snd_pci                    the PCI device (sysfs path) under that virtio device
 #   wait_card_gone SECONDS     waits until /proc/asound/card0 is gone
 #   wait_exit SECONDS PID...   waits for the processes to exit; returns 1 if one is left
@@ -34,13 +34,6 @@ stress_load() {
 
 stress_unload() {
 	rmmod "$DRV"
-}
-
-snd_vdev() {
-	for _d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$_d/device" 2>/dev/null)" = 0x0019 ] && { basename "$_d"; return 0; }
-	done
-	return 1
 }
 
 snd_pci() {

@@ -16,6 +16,7 @@ use log::{info, warn};
 
 use crate::ctls::{tlv, tlv_db_scale, tlv_text, Controls};
 use crate::device::Shared;
+use crate::fuzz::{parse_seed_rate, Delivery, Fuzzer};
 use crate::proto::*;
 
 /// What a fault does to the message it hits.
@@ -235,6 +236,10 @@ pub struct Control {
     triggers: Mutex<Vec<Trigger>>,
     current: Mutex<Weak<Shared>>,
     next_id: AtomicU64,
+    /// Fuzz mode (`fuzz on SEED [RATE]`, src/fuzz.rs), and its generation: a `fuzz on` or
+    /// `fuzz off` ends the event thread of the previous `fuzz on`.
+    fuzz: Mutex<Option<Fuzzer>>,
+    fuzz_gen: AtomicU64,
 }
 
 impl Control {
@@ -251,6 +256,8 @@ impl Control {
             triggers: Mutex::new(Vec::new()),
             current: Mutex::new(Weak::new()),
             next_id: AtomicU64::new(1),
+            fuzz: Mutex::new(None),
+            fuzz_gen: AtomicU64::new(0),
         })
     }
 
@@ -429,6 +436,96 @@ impl Control {
         k
     }
 
+    /// Fuzz mode: mutates a control response (see `Fuzzer::ctl`); logs what it did.
+    pub fn fuzz_ctl(
+        &self,
+        code: u32,
+        req: &[u8],
+        resp: &mut Vec<u8>,
+        cap: usize,
+    ) -> Option<Delivery> {
+        let (d, line) = self
+            .fuzz
+            .lock()
+            .unwrap()
+            .as_mut()?
+            .ctl(code, req, resp, cap)?;
+        info!("{line}");
+        Some(d)
+    }
+
+    /// Fuzz mode: mutates an I/O completion (see `Fuzzer::io`); logs what it did.
+    pub fn fuzz_io(&self, rx: bool, resp: &mut [u8], cap: usize) -> Option<Delivery> {
+        let (d, line) = self.fuzz.lock().unwrap().as_mut()?.io(rx, resp, cap)?;
+        info!("{line}");
+        Some(d)
+    }
+
+    /// `fuzz on SEED [RATE]`, `fuzz off`, `fuzz` (the statistics).
+    fn fuzz_command(self: &Arc<Self>, args: &[&str]) -> Result<String, String> {
+        match args {
+            [] => Ok(self
+                .fuzz
+                .lock()
+                .unwrap()
+                .as_ref()
+                .map_or("fuzz off".into(), |f| format!("fuzz on: {}", f.summary()))),
+            ["off"] => {
+                self.fuzz_gen.fetch_add(1, Ordering::Relaxed);
+                let was = self.fuzz.lock().unwrap().take();
+                let s = was.map_or("fuzz off (was off)".into(), |f| {
+                    format!("fuzz off: {}", f.summary())
+                });
+                info!("{s}");
+                Ok(s)
+            }
+            ["on", seed, rest @ ..] if rest.len() <= 1 => {
+                let (seed, rate) = parse_seed_rate(seed, rest.first().copied())?;
+                let g = self.fuzz_gen.fetch_add(1, Ordering::Relaxed) + 1;
+                *self.fuzz.lock().unwrap() = Some(Fuzzer::new(seed, rate));
+                let me = self.clone();
+                std::thread::Builder::new()
+                    .name("vsnd-fuzz-events".into())
+                    .spawn(move || me.fuzz_events(g))
+                    .map_err(|e| format!("cannot start the event thread: {e}"))?;
+                let s = format!("fuzz on: seed {seed} rate {rate}%");
+                info!("{s}");
+                Ok(s)
+            }
+            _ => Err("usage: fuzz on SEED [RATE] | fuzz off | fuzz".into()),
+        }
+    }
+
+    /// The event thread of fuzz generation `g`: random events at random times, while the
+    /// fuzz mode of `g` is on (without a device or an event buffer, the event is skipped).
+    fn fuzz_events(&self, g: u64) {
+        loop {
+            let dev = self.device().ok();
+            let (jacks, streams, controls) = dev
+                .as_ref()
+                .map_or((0, 0, 0), |d| (d.cfg.jacks, d.cfg.streams, d.cfg.controls));
+            drop(dev);
+            let ev = match self.fuzz.lock().unwrap().as_mut() {
+                Some(f) if self.fuzz_gen.load(Ordering::Relaxed) == g => {
+                    f.event(jacks, streams, controls)
+                }
+                _ => return,
+            };
+            let (wait, code, data, used, line) = ev;
+            std::thread::sleep(Duration::from_millis(wait));
+            if self.fuzz_gen.load(Ordering::Relaxed) != g {
+                return;
+            }
+            match self
+                .device()
+                .and_then(|d| d.send_event_raw(code, data, used))
+            {
+                Ok(_) => info!("{line}"),
+                Err(e) => info!("{line}: not sent ({e})"),
+            }
+        }
+    }
+
     /// Called after a PCM command on `stream` was answered: starts the matching triggers.
     pub fn pcm_command_done(self: &Arc<Self>, code: u32, stream: u32) {
         let fired: Vec<Trigger> = {
@@ -566,6 +663,7 @@ impl Control {
                     ),
                 }
             }
+            "fuzz" => self.fuzz_command(args),
             c if c.starts_with("ctl-") => self.ctl_command(c, args),
             _ => Err(format!("unknown command '{cmd}' (try help)")),
         }
@@ -601,6 +699,9 @@ commands:
                                  lead: playback silence before the first frame that is not
                                  silence is counted apart (lead=N), not as silence
   integrity SID off              back to plain playback / the capture sine
+  fuzz on SEED [RATE]            fuzz mode (src/fuzz.rs): RATE % (default 25) of the control
+                                 responses and I/O completions mutated from SEED, random
+                                 events; `fuzz off` ends it, `fuzz` prints what it did
   integrity SID report           frames=N good=N lost=N repeated=N reordered=N corrupt=N
                                  silence=N end=E [lead=N], then the first 16 runs of each
                                  kind
@@ -668,6 +769,45 @@ mod tests {
 
     fn f(s: &str) -> Result<Fault, String> {
         parse_fault(&s.split_whitespace().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn fuzz_commands() {
+        let c = Control::new();
+        assert_eq!(c.execute("fuzz").unwrap(), "fuzz off");
+        assert!(c.fuzz_io(false, &mut [0u8; 8], 8).is_none());
+        assert_eq!(
+            c.execute("fuzz on 5 100").unwrap(),
+            "fuzz on: seed 5 rate 100%"
+        );
+        let mut resp = S_OK.to_le_bytes().to_vec();
+        assert!(c.fuzz_ctl(R_PCM_START, &[], &mut resp, 4).is_some());
+        assert!(c.fuzz_io(true, &mut [0u8; 72], 72).is_some());
+        let s = c.execute("fuzz").unwrap();
+        assert!(
+            s.starts_with("fuzz on: seed 5 rate 100%: 1 control responses, 1 I/O completions"),
+            "{s}"
+        );
+        assert!(c
+            .execute("fuzz off")
+            .unwrap()
+            .starts_with("fuzz off: seed 5 "));
+        assert_eq!(c.execute("fuzz off").unwrap(), "fuzz off (was off)");
+        assert!(c.fuzz_io(false, &mut [0u8; 8], 8).is_none());
+        for bad in [
+            "fuzz on",
+            "fuzz on 1 101",
+            "fuzz on x",
+            "fuzz sideways",
+            "fuzz on 1 2 3",
+        ] {
+            assert!(c.execute(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            c.execute("fuzz on 0x10:7").unwrap(),
+            "fuzz on: seed 16 rate 7%"
+        );
+        c.execute("fuzz off").unwrap();
     }
 
     #[test]

@@ -40,6 +40,7 @@ use crate::card::{
 };
 use crate::control::{Control, FaultKind, Target};
 use crate::ctls::Controls;
+use crate::fuzz::Delivery;
 use crate::pattern::Integrity;
 use crate::proto::*;
 
@@ -225,6 +226,9 @@ pub struct Shared {
     /// Serialises the routing of tx (rx) messages between the epoll thread and the poller.
     io_lock: [Mutex<()>; 2],
     quit: AtomicBool,
+    /// Counts queue stops and resets: a completion that fuzz mode holds back is not put on
+    /// a ring that was stopped meanwhile (it would write into memory the guest took back).
+    generation: AtomicU64,
 }
 
 impl Shared {
@@ -293,6 +297,40 @@ impl Shared {
         }
     }
 
+    /// Fuzz mode: writes a mutated response and puts the chain on the used ring as the
+    /// fuzzer says: cut short, with a lying used length, late, never, twice, or with a
+    /// head that was not made available. A late or second completion is dropped if the
+    /// queue was stopped or the device reset meanwhile.
+    fn deliver(self: &Arc<Self>, q: usize, chain: &Chain, resp: &[u8], d: Delivery) {
+        let Some(mem) = self.memory() else { return };
+        let n = d.write.unwrap_or(resp.len()).min(resp.len());
+        let written = chain.write(&mem, 0, &resp[..n]) as u32;
+        let used = d.used.unwrap_or(written);
+        let head = chain.head;
+        let gen = self.generation.load(Ordering::SeqCst);
+        let later = |me: Arc<Self>, ms: u64, h: u16| {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+                if me.generation.load(Ordering::SeqCst) == gen {
+                    me.push_used(q, h, used);
+                }
+            });
+        };
+        if !d.drop {
+            match d.delay_ms {
+                Some(ms) => later(self.clone(), ms, head),
+                None => self.push_used(q, head, used),
+            }
+        }
+        if let Some(ms) = d.twice_ms {
+            let first = if d.drop { 0 } else { d.delay_ms.unwrap_or(0) };
+            later(self.clone(), first + ms, head);
+        }
+        if let Some(h) = d.bad_head {
+            self.push_used(q, h, used);
+        }
+    }
+
     /// Completes an I/O message: for rx, `data` goes before the status. The used length
     /// counts the data and the status, never the header. Faults on `stream` apply.
     fn complete_io(
@@ -316,6 +354,13 @@ impl Shared {
         resp.extend_from_slice(&encode_pcm_status(status, latency));
         if chain.writable_len() < STATUS_SIZE {
             resp.clear();
+        }
+        if fault.is_none() {
+            let cap = chain.writable_len();
+            if let Some(d) = self.control.fuzz_io(q == QUEUE_RX, &mut resp, cap) {
+                self.deliver(q, chain, &resp, d);
+                return;
+            }
         }
         self.respond(q, chain, &resp, fault);
     }
@@ -611,7 +656,16 @@ impl Shared {
             if let Some(FaultKind::Status(s)) = fault {
                 bytes[0..4].copy_from_slice(&s.to_le_bytes());
             }
-            self.respond(QUEUE_CTL, &c, &bytes, fault);
+            let fuzzed = match fault {
+                None => self
+                    .control
+                    .fuzz_ctl(code, &req, &mut bytes, c.writable_len()),
+                Some(_) => None,
+            };
+            match fuzzed {
+                Some(d) => self.deliver(QUEUE_CTL, &c, &bytes, d),
+                None => self.respond(QUEUE_CTL, &c, &bytes, fault),
+            }
             if let (Some(sid), S_OK) = (stream, reply.status) {
                 self.control.pcm_command_done(code, sid);
             }
@@ -678,6 +732,7 @@ impl Shared {
     /// association and sequence and, with `--reset-controls`, the control elements' values
     /// (`q` = control queue: a driver reset; no CTL_NOTIFY for those).
     fn stop_queue(&self, q: usize) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if q == QUEUE_CTL && reset_jack_maps(&mut self.jacks.lock().unwrap()) {
             info!("reset: jacks back to association {JACK_INITIAL_ASSOCIATION}, sequence {JACK_INITIAL_SEQUENCE}");
         }
@@ -793,6 +848,17 @@ impl Shared {
 
     /// Sends one event on the event queue, in a buffer the driver made available.
     pub fn send_event(self: &Arc<Self>, code: u32, data: u32) -> Result<String, String> {
+        self.send_event_raw(code, data, None)
+    }
+
+    /// Sends one event; `used`: the used length to report instead of the bytes written
+    /// (fuzz mode).
+    pub fn send_event_raw(
+        self: &Arc<Self>,
+        code: u32,
+        data: u32,
+        used: Option<u32>,
+    ) -> Result<String, String> {
         let vring = self
             .vring(QUEUE_EVENT)
             .ok_or("the driver has not started the queues")?;
@@ -806,7 +872,7 @@ impl Shared {
         };
         let chain = chain.ok_or("no event buffer available")?;
         let written = chain.write(&mem, 0, &encode_event(code, data));
-        self.push_used(QUEUE_EVENT, chain.head, written as u32);
+        self.push_used(QUEUE_EVENT, chain.head, used.unwrap_or(written as u32));
         info!("event {code:#x} data {data:#x} sent ({written} bytes)");
         Ok(format!("event {code:#x} data {data:#x} sent"))
     }
@@ -982,6 +1048,7 @@ impl VsndBackend {
             control: control.clone(),
             io_lock: [Mutex::new(()), Mutex::new(())],
             quit: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
         });
         control.set_device(&shared);
         let mut workers = Vec::new();

@@ -6,6 +6,7 @@ mod card;
 mod control;
 mod ctls;
 mod device;
+mod fuzz;
 mod pattern;
 mod proto;
 
@@ -62,6 +63,9 @@ usage: vsnd-device --socket PATH [options]
   --control PATH       test-control socket (faults, events, stats; `ctl PATH help`)
   --exec COMMAND       run a test-control command at start, e.g. --exec 'fault ctl-drop on
                        START count 1' (repeatable)
+  --fuzz SEED[:RATE]   fuzz mode from the start (test control `fuzz on SEED RATE`): the
+                       device lies, from SEED, in RATE % of its answers (default 25) and
+                       sends random events (src/fuzz.rs)
   -v, --verbose        debug log (each I/O message)
   -q, --quiet          warnings and errors only
 Streams: channels 1..C, formats S8 U8 S16 U16 S24 S24_3 S32 U32 FLOAT FLOAT64 (--formats),
@@ -142,6 +146,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--persist" => a.persist = true,
             "--control" => a.control = Some(val(arg)?),
             "--exec" => a.exec.push(val(arg)?),
+            "--fuzz" => {
+                let (seed, rate) = fuzz::parse_seed_rate(&val(arg)?, None)?;
+                a.exec.push(format!("fuzz on {seed} {rate}"));
+            }
             "-v" | "--verbose" => a.level = LevelFilter::Debug,
             "-q" | "--quiet" => a.level = LevelFilter::Warn,
             "-h" | "--help" => return Err(String::new()),

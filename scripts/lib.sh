@@ -84,6 +84,17 @@ build_module_copy() { # KDIR [MAKE ARGS...]
 	echo "$copy/src/virtio_snd_rs.ko"
 }
 
+# PASS and FAIL lines of the host check scripts (scripts/test-install.sh,
+# scripts/test-dkms-debian.sh); FAILED counts the failures. check_fail NAME [LOG]: also the
+# LOG's last 25 lines, indented.
+FAILED=0
+check_pass() { printf 'PASS %s\n' "$1"; }
+check_fail() {
+	FAILED=$((FAILED + 1))
+	printf 'FAIL %s\n' "$1"
+	[[ -z ${2:-} || ! -f $2 ]] || tail -n 25 "$2" | sed 's/^/    /'
+}
+
 _t0=$(date +%s)
 step() {
 	printf '==> [%4ss] %s\n' "$(($(date +%s) - _t0))" "$*" >&2

@@ -32,7 +32,7 @@ HOST_PACKAGES=(
 	rustc-web rust-web-src rust-web-clippy
 	"libclang1-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "llvm-$LLVM_VERSION"
 	busybox-static alsa-utils pulseaudio pulseaudio-utils libasound2-dev
-	sox dkms gnuplot-nox
+	sox dkms gnuplot-nox debootstrap xz-utils
 	pipewire-bin libpipewire-0.3-modules
 )
 

@@ -27,13 +27,6 @@ REL=$(cat "$KDIR/include/config/kernel.release")
 # The DKMS copy has no bench scripts: hand it the bench's toolchain through the environment.
 export KDIR RUSTC BINDGEN LIBCLANG_PATH
 
-FAILED=0
-pass() { printf 'PASS %s\n' "$1"; }
-fail() {
-	FAILED=$((FAILED + 1))
-	printf 'FAIL %s\n' "$1"
-	[[ -z ${2:-} || ! -f $2 ]] || tail -n 25 "$2" | sed 's/^/    /'
-}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-install.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -42,16 +35,16 @@ trap 'rm -rf "$WORK"' EXIT
 check_ko() {
 	local name=$1 ko=$2 info
 	if [[ ! -f $ko ]]; then
-		fail "$name: $(basename "$ko") installed" "$WORK/last.log"
+		check_fail "$name: $(basename "$ko") installed" "$WORK/last.log"
 		return
 	fi
 	info=$(modinfo "$ko" 2>&1)
 	if grep -qx 'name: *virtio_snd_rs' <<<"$info" && grep -q '^alias: *virtio:d00000019v\*' <<<"$info" &&
 		grep -q "^vermagic: *$REL " <<<"$info"; then
-		pass "$name: modinfo reads ${ko#"$WORK"/}"
+		check_pass "$name: modinfo reads ${ko#"$WORK"/}"
 	else
 		echo "$info" >"$WORK/modinfo.log"
-		fail "$name: modinfo reads ${ko#"$WORK"/}" "$WORK/modinfo.log"
+		check_fail "$name: modinfo reads ${ko#"$WORK"/}" "$WORK/modinfo.log"
 	fi
 }
 
@@ -59,9 +52,9 @@ step "test-install: make modules_install / install (KDIR=$KDIR, release $REL)"
 for target in modules_install install; do
 	dest=$WORK/$target
 	if make -C "$BENCH_ROOT" -s KDIR="$KDIR" INSTALL_MOD_PATH="$dest" "$target" >"$WORK/last.log" 2>&1; then
-		pass "make $target INSTALL_MOD_PATH=..."
+		check_pass "make $target INSTALL_MOD_PATH=..."
 	else
-		fail "make $target INSTALL_MOD_PATH=..." "$WORK/last.log"
+		check_fail "make $target INSTALL_MOD_PATH=..." "$WORK/last.log"
 		continue
 	fi
 	ko=$(find "$dest/lib/modules/$REL/updates" -name virtio_snd_rs.ko 2>/dev/null | head -n1)
@@ -71,23 +64,24 @@ done
 step "test-install: make dkms-src"
 srctree=$WORK/usr-src
 if make -C "$BENCH_ROOT" -s dkms-src DKMS_SOURCE_TREE="$srctree" >"$WORK/last.log" 2>&1; then
-	pass "make dkms-src"
+	check_pass "make dkms-src"
 else
-	fail "make dkms-src" "$WORK/last.log"
+	check_fail "make dkms-src" "$WORK/last.log"
 fi
 name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$BENCH_ROOT/dkms.conf")
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$BENCH_ROOT/dkms.conf")
 pkgsrc=$srctree/$name-$version
-if [[ -f $pkgsrc/dkms.conf && -f $pkgsrc/src/lib.rs && -f $pkgsrc/src/Kbuild && ! -e $pkgsrc/scripts ]]; then
-	pass "dkms source tree $name-$version"
+if [[ -f $pkgsrc/dkms.conf && -f $pkgsrc/src/lib.rs && -f $pkgsrc/src/Kbuild && -x $pkgsrc/scripts/dkms-prepare.sh &&
+	! -e $pkgsrc/scripts/bench-env.sh ]]; then
+	check_pass "dkms source tree $name-$version"
 else
 	ls -R "$srctree" >"$WORK/ls.log" 2>&1
-	fail "dkms source tree $name-$version" "$WORK/ls.log"
+	check_fail "dkms source tree $name-$version" "$WORK/ls.log"
 fi
 
 step "test-install: dkms add/build/install/remove $name/$version for $REL"
 if ! command -v dkms >/dev/null; then
-	fail "dkms is installed (apt-get install dkms; scripts/setup.sh does)"
+	check_fail "dkms is installed (apt-get install dkms; scripts/setup.sh does)"
 else
 	mkdir -p "$WORK/dkms" "$WORK/modules/$REL"
 	D=(-m "$name" -v "$version" -k "$REL" --kernelsourcedir "$KDIR" --dkmstree "$WORK/dkms"
@@ -96,12 +90,12 @@ else
 		extra=()
 		[[ $action == install ]] && extra=(--no-depmod)
 		if dkms "$action" "${D[@]}" "${extra[@]}" >"$WORK/last.log" 2>&1; then
-			pass "dkms $action"
+			check_pass "dkms $action"
 		else
 			# The build's own log, if there is one.
 			l=$WORK/dkms/$name/$version/build/make.log
 			[[ ! -f $l ]] || cat "$l" >>"$WORK/last.log"
-			fail "dkms $action" "$WORK/last.log"
+			check_fail "dkms $action" "$WORK/last.log"
 			break
 		fi
 	done
@@ -110,16 +104,16 @@ else
 		status=$(dkms status "$name/$version" -k "$REL" --dkmstree "$WORK/dkms" --sourcetree "$srctree" \
 			--installtree "$WORK/modules" 2>&1)
 		if [[ $status == *": installed"* ]]; then
-			pass "dkms status: installed"
+			check_pass "dkms status: installed"
 		else
 			echo "$status" >"$WORK/last.log"
-			fail "dkms status: installed" "$WORK/last.log"
+			check_fail "dkms status: installed" "$WORK/last.log"
 		fi
 		if dkms remove "${D[@]}" --no-depmod >"$WORK/last.log" 2>&1 &&
 			[[ ! -e $WORK/modules/$REL/updates/dkms/virtio_snd_rs.ko && ! -e $WORK/dkms/$name/$version ]]; then
-			pass "dkms remove"
+			check_pass "dkms remove"
 		else
-			fail "dkms remove" "$WORK/last.log"
+			check_fail "dkms remove" "$WORK/last.log"
 		fi
 	fi
 fi

@@ -7,7 +7,9 @@
 #   2. host tests: rustfmt check, clippy (the kernel's lint set, by the clippy of the same
 #      compiler), `cargo test` of the pure logic, its cargo-fuzz targets (a fixed number of
 #      executions each, scripts/fuzz-host.sh), the test device's own tests, the install
-#      paths; each prints its own "NAME: N passed, N failed" line;
+#      paths, the DKMS install on Debian 13's own 7.2 and 7.3 kernels (a trixie root; their
+#      vmlinuz boots the module: scripts/test-dkms-debian.sh); each prints its own
+#      "NAME: N passed, N failed" line;
 #   3. guest tests: each tests/guest/*.sh run of GUEST_RUNS under QEMU, reporting KTAP.
 # The guest results are merged into one KTAP document, $RESULTS/guest.ktap, with one
 # subtest per run. The last line, "N passed, N failed, N skipped", counts the checks of the
@@ -183,6 +185,23 @@ if ((COMPARE == 0)); then
 	((rc == 0 || bad > 0)) || { tail -20 "$RESULTS/install.log"; bad=1; printf 'FAIL test-install.sh exited with %s\n' "$rc"; }
 	((ok + bad > 0)) || { bad=1; printf 'FAIL test-install.sh reported nothing\n'; }
 	hstep install "$ok" "$bad"
+
+	# Debian 13's own kernels, 7.2 and 7.3, with the DKMS install that the admin guide gives,
+	# in a trixie root (debootstrap, cached in $BENCH_CACHE/debian13-root with the kernel
+	# crates' metadata that the install builds once per kernel); their vmlinuz boots with the
+	# DKMS-built module, which plays and records the integrity pattern exactly.
+	for rel in "${LINUX_SOURCE_VERSION%%-*}+deb13-amd64" "${LINUX2_SOURCE_VERSION%%-*}+deb13-amd64"; do
+		step "test: DKMS on Debian 13's own kernel $rel (scripts/test-dkms-debian.sh)"
+		dlog=$RESULTS/dkms-debian-$rel.log
+		"$BENCH_ROOT/scripts/test-dkms-debian.sh" --kernel "$rel" >"$dlog" 2>&1
+		rc=$?
+		grep -E '^(PASS|FAIL) |^    ' "$dlog"
+		ok=$(grep -c '^PASS ' "$dlog")
+		bad=$(grep -c '^FAIL ' "$dlog")
+		((rc == 0 || bad > 0)) || { tail -20 "$dlog"; bad=1; printf 'FAIL test-dkms-debian.sh exited with %s\n' "$rc"; }
+		((ok + bad > 0)) || { bad=1; printf 'FAIL test-dkms-debian.sh reported nothing\n'; }
+		hstep "dkms-debian-${rel%%+*}" "$ok" "$bad"
+	done
 fi
 
 # Guest runs: NAME | run-guest.sh options | guest script. Every one gates; the table's
@@ -229,6 +248,11 @@ GUEST_RUNS=(
 		--vsnd-exec 'trigger START 7 600 fault io-short 2056 stream 7 count 1' \
 		--vsnd-exec 'fault ctl-delay 400 on STOP stream 48 count 1' \
 		|vsnd-faults.sh"
+	# A hostile device (tests/guest/vsnd-fuzz.sh, tools/vsnd-device/src/fuzz.rs): the device
+	# lies from fixed seeds (1 2 3, 30 % of its answers, random events) while probes, streams,
+	# controls, jacks, unbinds and rmmod run; nothing may hang or splat; then, fuzzing off,
+	# a bind and exact playback and capture.
+	"vsnd-fuzz|--vsnd '--streams=4 --jacks=2 --chmaps=4 --controls=default' --timeout 300 --append bench.fuzz_seeds=1,2,3 --append bench.fuzz_rate=30|vsnd-fuzz.sh"
 	# Reliability (tests/guest/stress-*.sh): bad input from userspace (exact errnos), rmmod and
 	# unbind/bind under load, hot-unplug under load (PCI remove/rescan; QMP device_del/device_add
 	# when the guest kernel has PCI hotplug), also while SET_PARAMS is delayed, concurrency.
@@ -300,8 +324,8 @@ COMPARE_RUNS=(
 	"stress-errno|--backend none --timeout 300|stress-errno.sh"
 	"stress-concurrency|--vsnd '--streams=6 --capture-freq=997' --timeout 400 --append bench.sine=997|stress-concurrency.sh"
 )
-# vsnd-faults for the C driver too: the same faults as the gating run.
-for r in "${GUEST_RUNS[@]}"; do [[ ${r%%|*} == vsnd-faults ]] && COMPARE_RUNS+=("$r"); done
+# vsnd-faults and vsnd-fuzz for the C driver too: the same faults and seeds as the gating runs.
+for r in "${GUEST_RUNS[@]}"; do [[ ${r%%|*} == vsnd-faults || ${r%%|*} == vsnd-fuzz ]] && COMPARE_RUNS+=("$r"); done
 if ((COMPARE)); then
 	GUEST_RUNS=()
 	for r in "${COMPARE_RUNS[@]}"; do

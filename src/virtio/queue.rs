@@ -306,7 +306,10 @@ impl<Q: Buffers, const N: usize> Virtqueues<Q, N> {
         let mut deleted = false;
         for (i, q) in self.vqs.iter().enumerate() {
             let mut q = q.lock();
-            let vq = core::mem::take(&mut q.vq);
+            // Not `mem::take`: raw pointers implement `Default` only from Rust 1.88, and Debian
+            // 13's kernels are built by rustc 1.85.1.
+            let vq = q.vq;
+            q.vq = core::ptr::null_mut();
             if !vq.is_null() {
                 // SAFETY: The queue is still valid (deleted below), and the device is reset.
                 unsafe { drain::<Q>(vq, |t| cancel(i, t)) };

@@ -176,15 +176,24 @@ if ((COMPARE == 0)); then
 		hstep vsnd-device 0 1
 	fi
 
+	# check_step NAME LOG SCRIPT [ARGS...]: a host step of PASS/FAIL lines (scripts/lib.sh:
+	# check_pass, check_fail); an exit status other than 0 without a FAIL line, or no line
+	# at all, is a failure too.
+	check_step() {
+		local name=$1 log=$2 script=$3 rc ok bad
+		shift 3
+		"$BENCH_ROOT/scripts/$script" "$@" >"$log" 2>&1
+		rc=$?
+		grep -E '^(PASS|FAIL) |^    ' "$log"
+		ok=$(grep -c '^PASS ' "$log")
+		bad=$(grep -c '^FAIL ' "$log")
+		((rc == 0 || bad > 0)) || { tail -20 "$log"; bad=1; printf 'FAIL %s exited with %s\n' "$script" "$rc"; }
+		((ok + bad > 0)) || { bad=1; printf 'FAIL %s reported nothing\n' "$script"; }
+		hstep "$name" "$ok" "$bad"
+	}
+
 	step "test: install paths (make modules_install, DKMS; scripts/test-install.sh)"
-	"$BENCH_ROOT/scripts/test-install.sh" >"$RESULTS/install.log" 2>&1
-	rc=$?
-	grep -E '^(PASS|FAIL) |^    ' "$RESULTS/install.log"
-	ok=$(grep -c '^PASS ' "$RESULTS/install.log")
-	bad=$(grep -c '^FAIL ' "$RESULTS/install.log")
-	((rc == 0 || bad > 0)) || { tail -20 "$RESULTS/install.log"; bad=1; printf 'FAIL test-install.sh exited with %s\n' "$rc"; }
-	((ok + bad > 0)) || { bad=1; printf 'FAIL test-install.sh reported nothing\n'; }
-	hstep install "$ok" "$bad"
+	check_step install "$RESULTS/install.log" test-install.sh
 
 	# Debian 13's own kernels, 7.2 and 7.3, with the DKMS install that the admin guide gives,
 	# in a trixie root (debootstrap, cached in $BENCH_CACHE/debian13-root with the kernel
@@ -192,15 +201,7 @@ if ((COMPARE == 0)); then
 	# DKMS-built module, which plays and records the integrity pattern exactly.
 	for rel in "${LINUX_SOURCE_VERSION%%-*}+deb13-amd64" "${LINUX2_SOURCE_VERSION%%-*}+deb13-amd64"; do
 		step "test: DKMS on Debian 13's own kernel $rel (scripts/test-dkms-debian.sh)"
-		dlog=$RESULTS/dkms-debian-$rel.log
-		"$BENCH_ROOT/scripts/test-dkms-debian.sh" --kernel "$rel" >"$dlog" 2>&1
-		rc=$?
-		grep -E '^(PASS|FAIL) |^    ' "$dlog"
-		ok=$(grep -c '^PASS ' "$dlog")
-		bad=$(grep -c '^FAIL ' "$dlog")
-		((rc == 0 || bad > 0)) || { tail -20 "$dlog"; bad=1; printf 'FAIL test-dkms-debian.sh exited with %s\n' "$rc"; }
-		((ok + bad > 0)) || { bad=1; printf 'FAIL test-dkms-debian.sh reported nothing\n'; }
-		hstep "dkms-debian-${rel%%+*}" "$ok" "$bad"
+		check_step "dkms-debian-${rel%%+*}" "$RESULTS/dkms-debian-$rel.log" test-dkms-debian.sh --kernel "$rel"
 	done
 fi
 

@@ -34,6 +34,9 @@ pub enum FaultKind {
     UsedLen(u32),
     /// I/O only: report latency_bytes n.
     Latency(u32),
+    /// Answer, then put the same head on the used ring once more, at once: the guest's
+    /// ring finds a head that it no longer has, and breaks the queue.
+    Twice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +74,7 @@ impl std::fmt::Display for Fault {
             FaultKind::Short(n) => write!(f, "{t}-short {n}")?,
             FaultKind::UsedLen(n) => write!(f, "{t}-used-len {n}")?,
             FaultKind::Latency(n) => write!(f, "{t}-latency {n}")?,
+            FaultKind::Twice => write!(f, "{t}-twice")?,
         }
         if let Some(c) = self.code {
             write!(f, " on {}", code_name(c))?;
@@ -112,24 +116,7 @@ pub fn parse_status(s: &str) -> Result<u32, String> {
 pub fn parse_code(s: &str) -> Result<u32, String> {
     let u = s.to_ascii_uppercase();
     let u = u.strip_prefix("VIRTIO_SND_R_").unwrap_or(&u);
-    for c in [
-        R_JACK_INFO,
-        R_JACK_REMAP,
-        R_PCM_INFO,
-        R_PCM_SET_PARAMS,
-        R_PCM_PREPARE,
-        R_PCM_RELEASE,
-        R_PCM_START,
-        R_PCM_STOP,
-        R_CHMAP_INFO,
-        R_CTL_INFO,
-        R_CTL_ENUM_ITEMS,
-        R_CTL_READ,
-        R_CTL_WRITE,
-        R_CTL_TLV_READ,
-        R_CTL_TLV_WRITE,
-        R_CTL_TLV_COMMAND,
-    ] {
+    for c in REQUEST_CODES {
         let n = code_name(c);
         if u == n || n.strip_prefix("PCM_") == Some(u) {
             return Ok(c);
@@ -160,6 +147,7 @@ pub fn parse_fault(words: &[&str]) -> Result<Fault, String> {
     let kind = match kind {
         "delay" => FaultKind::Delay(u64::from(parse_u32(arg()?)?)),
         "drop" => FaultKind::Drop,
+        "twice" => FaultKind::Twice,
         "status" => FaultKind::Status(parse_status(arg()?)?),
         "short" => FaultKind::Short(parse_u32(arg()?)?),
         "used-len" => FaultKind::UsedLen(parse_u32(arg()?)?),
@@ -455,8 +443,20 @@ impl Control {
     }
 
     /// Fuzz mode: mutates an I/O completion (see `Fuzzer::io`); logs what it did.
-    pub fn fuzz_io(&self, rx: bool, resp: &mut [u8], cap: usize) -> Option<Delivery> {
-        let (d, line) = self.fuzz.lock().unwrap().as_mut()?.io(rx, resp, cap)?;
+    pub fn fuzz_io(
+        &self,
+        rx: bool,
+        stream: Option<u32>,
+        readable: usize,
+        resp: &mut [u8],
+        cap: usize,
+    ) -> Option<Delivery> {
+        let (d, line) = self
+            .fuzz
+            .lock()
+            .unwrap()
+            .as_mut()?
+            .io(rx, stream, readable, resp, cap)?;
         info!("{line}");
         Some(d)
     }
@@ -675,8 +675,9 @@ commands:
   stats                          per stream: state, params, messages, bytes; per jack:
                                  connected, association, sequence
   fault KIND [ARG] [on CODE] [stream N] [control N] [count N]
-        ctl-delay MS | ctl-drop | ctl-status STATUS | ctl-short N | ctl-used-len N
+        ctl-delay MS | ctl-drop | ctl-status STATUS | ctl-short N | ctl-used-len N | ctl-twice
         io-delay MS  | io-drop  | io-status STATUS  | io-short N  | io-used-len N | io-latency N
+        io-twice
   fault clear                    remove every fault and trigger
   faults                         list faults and triggers
   jack ID connect|disconnect     set a jack and send its event
@@ -775,14 +776,14 @@ mod tests {
     fn fuzz_commands() {
         let c = Control::new();
         assert_eq!(c.execute("fuzz").unwrap(), "fuzz off");
-        assert!(c.fuzz_io(false, &mut [0u8; 8], 8).is_none());
+        assert!(c.fuzz_io(false, Some(0), 68, &mut [0u8; 8], 8).is_none());
         assert_eq!(
             c.execute("fuzz on 5 100").unwrap(),
             "fuzz on: seed 5 rate 100%"
         );
         let mut resp = S_OK.to_le_bytes().to_vec();
         assert!(c.fuzz_ctl(R_PCM_START, &[], &mut resp, 4).is_some());
-        assert!(c.fuzz_io(true, &mut [0u8; 72], 72).is_some());
+        assert!(c.fuzz_io(true, Some(1), 4, &mut [0u8; 72], 72).is_some());
         let s = c.execute("fuzz").unwrap();
         assert!(
             s.starts_with("fuzz on: seed 5 rate 100%: 1 control responses, 1 I/O completions"),
@@ -793,7 +794,7 @@ mod tests {
             .unwrap()
             .starts_with("fuzz off: seed 5 "));
         assert_eq!(c.execute("fuzz off").unwrap(), "fuzz off (was off)");
-        assert!(c.fuzz_io(false, &mut [0u8; 8], 8).is_none());
+        assert!(c.fuzz_io(false, Some(0), 68, &mut [0u8; 8], 8).is_none());
         for bad in [
             "fuzz on",
             "fuzz on 1 101",
@@ -832,6 +833,11 @@ mod tests {
             FaultKind::Status(0x1234)
         );
         assert_eq!(f("io-drop stream 0").unwrap().kind, FaultKind::Drop);
+        assert_eq!(f("io-twice stream 0").unwrap().kind, FaultKind::Twice);
+        assert_eq!(
+            f("ctl-twice on START count 1").unwrap().to_string(),
+            "ctl-twice on PCM_START count 1"
+        );
         assert_eq!(
             f("io-used-len 99999").unwrap().kind,
             FaultKind::UsedLen(99999)

@@ -40,7 +40,7 @@ use crate::card::{
 };
 use crate::control::{Control, FaultKind, Target};
 use crate::ctls::Controls;
-use crate::fuzz::Delivery;
+use crate::fuzz::{Delivery, WildId};
 use crate::pattern::Integrity;
 use crate::proto::*;
 
@@ -117,16 +117,33 @@ impl Chain {
 
     /// Writes to the device-writable buffers at `off`; returns the bytes written.
     pub fn write(&self, mem: &GuestMemoryMmap, off: usize, data: &[u8]) -> usize {
-        let mut done = 0;
-        for_segments(&self.writable, off, data.len(), |addr, pos, n| {
-            if mem.write_slice(&data[pos..pos + n], addr).is_err() {
-                return false;
-            }
-            done = pos + n;
-            true
-        });
-        done
+        write_segments(&self.writable, mem, off, data)
     }
+
+    /// Writes into the device-readable buffers at `off` (fuzz mode: what the driver wrote
+    /// is not the device's to change; a hostile device does it anyway); returns the bytes
+    /// written.
+    pub fn scribble(&self, mem: &GuestMemoryMmap, off: usize, data: &[u8]) -> usize {
+        write_segments(&self.readable, mem, off, data)
+    }
+}
+
+/// Writes `data` at `off` of a scatter list; returns the bytes written.
+fn write_segments(
+    segs: &[(GuestAddress, usize)],
+    mem: &GuestMemoryMmap,
+    off: usize,
+    data: &[u8],
+) -> usize {
+    let mut done = 0;
+    for_segments(segs, off, data.len(), |addr, pos, n| {
+        if mem.write_slice(&data[pos..pos + n], addr).is_err() {
+            return false;
+        }
+        done = pos + n;
+        true
+    });
+    done
 }
 
 /// Calls `f(guest address, position in the caller's buffer, length)` for each piece of the
@@ -254,6 +271,46 @@ impl Shared {
         }
     }
 
+    /// Fuzz mode: puts an entry whose id names no descriptor (`w`: at or past the queue
+    /// size) on the used ring, after the entries already there, with used length `len`,
+    /// and notifies the driver. virtio-queue's `add_used` refuses such an id, so this
+    /// writes the entry and the used index as `add_used` does (element, then the index
+    /// with release ordering), under the vring's lock. Not on a queue that is not ready
+    /// (stopped: the guest took the ring back). Always notifies: the entry is not counted
+    /// for EVENT_IDX's suppression, and a spurious interrupt does no harm.
+    fn push_wild(&self, q: usize, w: WildId, head: u16, len: u32) {
+        let (Some(vring), Some(mem)) = (self.vring(q), self.memory()) else {
+            return;
+        };
+        let mut state = vring.get_mut();
+        let queue = state.get_queue_mut();
+        if !queue.ready() || queue.size() == 0 {
+            return;
+        }
+        let size = queue.size();
+        let id = w.id(size, head);
+        let next = queue.next_used();
+        let ring = GuestAddress(queue.used_ring());
+        let mut elem = [0u8; 8];
+        elem[..4].copy_from_slice(&id.to_le_bytes());
+        elem[4..].copy_from_slice(&len.to_le_bytes());
+        let at = ring.checked_add(4 + 8 * u64::from(next % size));
+        let written = at.is_some_and(|a| mem.write_slice(&elem, a).is_ok())
+            && ring.checked_add(2).is_some_and(|a| {
+                mem.store(u16::to_le(next.wrapping_add(1)), a, Ordering::Release)
+                    .is_ok()
+            });
+        if !written {
+            warn!("queue {q}: used-ring entry with id {id} not written");
+            return;
+        }
+        queue.set_next_used(next.wrapping_add(1));
+        info!("queue {q}: used-ring entry with id {id} (queue size {size}, length {len})");
+        if let Err(e) = state.signal_used_queue() {
+            warn!("queue {q}: signal failed: {e}");
+        }
+    }
+
     /// Pops every available chain of queue `q`.
     fn pop_all(&self, q: usize) -> Vec<Chain> {
         let (Some(vring), Some(mem)) = (self.vring(q), self.memory()) else {
@@ -293,16 +350,26 @@ impl Shared {
                     me.push_used(q, head, used);
                 });
             }
+            Some(FaultKind::Twice) => {
+                info!("queue {q}: head {} completed twice", chain.head);
+                self.push_used(q, chain.head, used);
+                self.push_used(q, chain.head, used);
+            }
             _ => self.push_used(q, chain.head, used),
         }
     }
 
     /// Fuzz mode: writes a mutated response and puts the chain on the used ring as the
-    /// fuzzer says: cut short, with a lying used length, late, never, twice, or with a
-    /// head that was not made available. A late or second completion is dropped if the
-    /// queue was stopped or the device reset meanwhile.
+    /// fuzzer says: after scribbling on its device-readable buffers, cut short, with a
+    /// lying used length, late, never, twice, with a head that was not made available or
+    /// with an id past the queue size. A late or second completion is dropped if the
+    /// queue was stopped or the device reset meanwhile; the scribbles and the extra
+    /// entries (bad head, wild id) are made at once, on the ring the chain came from.
     fn deliver(self: &Arc<Self>, q: usize, chain: &Chain, resp: &[u8], d: Delivery) {
         let Some(mem) = self.memory() else { return };
+        for (off, bytes) in &d.scribble {
+            chain.scribble(&mem, *off, bytes);
+        }
         let n = d.write.unwrap_or(resp.len()).min(resp.len());
         let written = chain.write(&mem, 0, &resp[..n]) as u32;
         let used = d.used.unwrap_or(written);
@@ -328,6 +395,9 @@ impl Shared {
         }
         if let Some(h) = d.bad_head {
             self.push_used(q, h, used);
+        }
+        if let Some(w) = d.wild_id {
+            self.push_wild(q, w, head, used);
         }
     }
 
@@ -357,7 +427,11 @@ impl Shared {
         }
         if fault.is_none() {
             let cap = chain.writable_len();
-            if let Some(d) = self.control.fuzz_io(q == QUEUE_RX, &mut resp, cap) {
+            let readable = chain.readable_len();
+            if let Some(d) = self
+                .control
+                .fuzz_io(q == QUEUE_RX, stream, readable, &mut resp, cap)
+            {
                 self.deliver(q, chain, &resp, d);
                 return;
             }
@@ -1523,6 +1597,72 @@ mod tests {
         // The next change of the test control takes the next buffer.
         control.execute("ctl-set 0 11").unwrap();
         assert_eq!(used_idx(), 2);
+    }
+
+    /// Fuzz mode's scribbles and wild ids through a real ring: the scribble lands in the
+    /// device-readable buffers before the completion; the wild entry follows the
+    /// completion on the used ring, with its id past the queue size, and the next
+    /// completion goes after it; a queue that is not ready gets none.
+    #[test]
+    fn scribble_and_wild_id_through_the_ring() {
+        let (b, _) = backend(ControlSet::None);
+        let sh = &b.shared;
+        let gm = event_queue(&b);
+        let m = gm.memory();
+        let used = |i: u64| {
+            let e = m
+                .read_obj::<[u32; 2]>(GuestAddress(EVQ_USED + 4 + 8 * i))
+                .unwrap();
+            (u32::from_le(e[0]), u32::from_le(e[1]))
+        };
+        let used_idx = || m.read_obj::<u16>(GuestAddress(EVQ_USED + 2)).unwrap();
+        let chain = Chain {
+            head: 5,
+            readable: vec![(GuestAddress(0x8000), 3), (GuestAddress(0x8100), 5)],
+            writable: vec![(GuestAddress(0x9000), 8)],
+        };
+        m.write_slice(&[1, 2, 3], GuestAddress(0x8000)).unwrap();
+        m.write_slice(&[4, 5, 6, 7, 8], GuestAddress(0x8100))
+            .unwrap();
+        let d = Delivery {
+            scribble: vec![(2, vec![0xaa, 0xbb]), (7, vec![0xcc, 0xdd])],
+            wild_id: Some(WildId::PastSize(1)),
+            ..Delivery::default()
+        };
+        sh.deliver(QUEUE_EVENT, &chain, &[9, 9, 9, 9], d);
+        let mut r = [0u8; 8];
+        assert_eq!(chain.read(&m, 0, &mut r), 8);
+        // The second scribble is cut at the end of the buffers.
+        assert_eq!(r, [1, 2, 0xaa, 0xbb, 5, 6, 7, 0xcc]);
+        assert_eq!(m.read_obj::<[u8; 4]>(GuestAddress(0x9000)).unwrap(), [9; 4]);
+        assert_eq!(used_idx(), 2);
+        assert_eq!(used(0), (5, 4));
+        assert_eq!(used(1), (8 + 1, 4));
+        // Never made available, not even by a wild id: the head plus 2^16, and u32::MAX.
+        let d = |w| Delivery {
+            drop: true,
+            wild_id: Some(w),
+            ..Delivery::default()
+        };
+        sh.deliver(QUEUE_EVENT, &chain, &[], d(WildId::HeadPlus64k));
+        sh.deliver(QUEUE_EVENT, &chain, &[], d(WildId::Fixed(u32::MAX)));
+        assert_eq!(used_idx(), 4);
+        assert_eq!(used(2), (0x1_0005, 0));
+        assert_eq!(used(3), (u32::MAX, 0));
+        // virtio-queue's next completion goes after them (its used index followed).
+        sh.push_used(QUEUE_EVENT, 1, 8);
+        assert_eq!(used_idx(), 5);
+        assert_eq!(used(4), (1, 8));
+        // The ring wraps (8 entries): the 9th entry is at slot 0.
+        for _ in 0..4 {
+            sh.deliver(QUEUE_EVENT, &chain, &[], d(WildId::PastSize(0)));
+        }
+        assert_eq!(used_idx(), 9);
+        assert_eq!(used(0), (8, 0));
+        // A stopped queue: no entry.
+        sh.vring(QUEUE_EVENT).unwrap().set_queue_ready(false);
+        sh.deliver(QUEUE_EVENT, &chain, &[], d(WildId::PastSize(0)));
+        assert_eq!(used_idx(), 9);
     }
 
     fn pcm_req(code: u32, sid: u32) -> Vec<u8> {

@@ -12,8 +12,18 @@
 //!   status, over the buffer, huge), a short write, random capture data;
 //! - completion order and timing, on both: late (so out of order; some after the driver's
 //!   1000 ms timeout), never, twice (the same head on the used ring again, at once or later:
-//!   virtio-queue does not track what it completed, as a hostile device would not), or a
-//!   head that was never made available;
+//!   virtio-queue does not track what it completed, as a hostile device would not), a head
+//!   that was never made available, or a used-ring entry whose id is not a descriptor at
+//!   all (at or past the queue size: the size, the size plus a few, the head plus 2^16,
+//!   0x8000, 0xffff, 2^31, 2^32-1, random; virtio-queue's `add_used` refuses those, so the
+//!   device writes that entry into the ring itself, see `WildId`);
+//! - the device-readable buffers, before the completion ("scribbles", on both): the
+//!   request the driver wrote (another request code, another stream / control / jack id,
+//!   another value of a field it might read again: a query's start_id, count and size,
+//!   SET_PARAMS' fields, JACK_REMAP's; random bytes), the xfer header's stream id, the
+//!   playback data (random bytes or a constant, so this corrupts the audio while fuzzing
+//!   is on). A driver that reads its request again after the completion is misled; a
+//!   correct one is not;
 //! - events, from a thread of their own while fuzzing is on: every code (jack
 //!   connect / disconnect, period elapsed, xrun, control notify, unknown ones) with valid,
 //!   out-of-range and random data, and sometimes a short or lying used length.
@@ -88,6 +98,8 @@ pub enum Kind {
     CtlDrop,
     CtlTwice,
     CtlBadHead,
+    CtlWildId,
+    CtlScribble,
     IoStatus,
     IoLatency,
     IoUsedLen,
@@ -96,12 +108,14 @@ pub enum Kind {
     IoDelay,
     IoDrop,
     IoTwice,
+    IoWildId,
+    IoScribble,
     Event,
     EventBadLen,
 }
 
 #[cfg(test)]
-pub const ALL_KINDS: [Kind; 20] = [
+pub const ALL_KINDS: [Kind; 24] = [
     Kind::CtlStatus,
     Kind::CtlField,
     Kind::CtlString,
@@ -112,6 +126,8 @@ pub const ALL_KINDS: [Kind; 20] = [
     Kind::CtlDrop,
     Kind::CtlTwice,
     Kind::CtlBadHead,
+    Kind::CtlWildId,
+    Kind::CtlScribble,
     Kind::IoStatus,
     Kind::IoLatency,
     Kind::IoUsedLen,
@@ -120,6 +136,8 @@ pub const ALL_KINDS: [Kind; 20] = [
     Kind::IoDelay,
     Kind::IoDrop,
     Kind::IoTwice,
+    Kind::IoWildId,
+    Kind::IoScribble,
     Kind::Event,
     Kind::EventBadLen,
 ];
@@ -139,6 +157,65 @@ pub struct Delivery {
     pub twice_ms: Option<u64>,
     /// Put this head on the used ring too (one never made available, most likely).
     pub bad_head: Option<u16>,
+    /// Put an entry with an id at or past the queue size on the used ring too.
+    pub wild_id: Option<WildId>,
+    /// Before completing, write these bytes at these offsets of the chain's
+    /// device-readable buffers (the request, the xfer header, the playback data).
+    pub scribble: Vec<(usize, Vec<u8>)>,
+}
+
+/// The id of a used-ring entry that names no descriptor: at or past the queue size, which
+/// the fuzzer does not know (the device resolves it with `id`). The split ring's used
+/// element id is 32 bits wide; the guest's virtio_ring says "id N out of range" and marks
+/// the queue broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WildId {
+    /// The queue size plus this (0: the size itself, 1, a few more).
+    PastSize(u32),
+    /// The completed head plus 2^16: that head again to a driver that keeps 16 bits of it.
+    HeadPlus64k,
+    /// This value (0x8000: past the ids of the largest split ring; 0xffff, 2^31, 2^32-1),
+    /// or the size if it is below it.
+    Fixed(u32),
+    /// A random id at or past the size, made from this random number.
+    Random(u32),
+}
+
+impl WildId {
+    fn pick(r: &mut Rng) -> WildId {
+        match r.below(8) {
+            0 | 1 => WildId::PastSize(0),
+            2 => WildId::PastSize(1),
+            3 => WildId::PastSize(2 + r.below(62) as u32),
+            4 => WildId::HeadPlus64k,
+            5 => WildId::Fixed(r.pick(&[0x8000, 0xffff])),
+            6 => WildId::Fixed(r.pick(&[0x8000_0000, u32::MAX])),
+            _ => WildId::Random(r.next_u32()),
+        }
+    }
+
+    /// The id for a queue of `size` entries, the device completing head `head`: never a
+    /// descriptor's (always `size` or more).
+    pub fn id(self, size: u16, head: u16) -> u32 {
+        let size = u32::from(size);
+        match self {
+            WildId::PastSize(k) => size.saturating_add(k),
+            WildId::HeadPlus64k => 0x1_0000 + u32::from(head),
+            WildId::Fixed(v) => v.max(size),
+            WildId::Random(v) => size + v % (u32::MAX - size),
+        }
+    }
+
+    /// For the log.
+    fn describe(self) -> String {
+        match self {
+            WildId::PastSize(0) => "the queue size".into(),
+            WildId::PastSize(k) => format!("the queue size + {k}"),
+            WildId::HeadPlus64k => "the head + 0x10000".into(),
+            WildId::Fixed(v) => format!("{v:#x}"),
+            WildId::Random(v) => format!("random (from {v:#x})"),
+        }
+    }
 }
 
 /// A field of an item of an INFO reply: offset, width in bytes.
@@ -221,6 +298,170 @@ fn nasty(rng: &mut Rng, width: usize) -> u64 {
         _ => rng.next_u64(),
     };
     v & max
+}
+
+/// Another value for a field of `width` bytes that holds `old`: a neighbour (another id),
+/// a small number, or a value a driver must not trust; never `old`.
+fn lie(r: &mut Rng, old: u64, width: usize) -> u64 {
+    let max = if width >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * width)) - 1
+    };
+    let v = match r.below(4) {
+        0 => old ^ 1,
+        1 => old.wrapping_add(1),
+        2 => r.below(8),
+        _ => nasty(r, width),
+    } & max;
+    if v == old {
+        (old ^ 1) & max
+    } else {
+        v
+    }
+}
+
+/// The little-endian value of `width` bytes at `off` (0 past the end).
+fn load(buf: &[u8], off: usize, width: usize) -> u64 {
+    let mut b = [0u8; 8];
+    for (i, x) in b.iter_mut().take(width).enumerate() {
+        *x = buf.get(off + i).copied().unwrap_or(0);
+    }
+    u64::from_le_bytes(b)
+}
+
+const QUERY_FIELDS: [Field; 3] = [("start_id", 4, 4), ("count", 8, 4), ("size", 12, 4)];
+const SET_PARAMS_FIELDS: [Field; 7] = [
+    ("stream_id", 4, 4),
+    ("buffer_bytes", 8, 4),
+    ("period_bytes", 12, 4),
+    ("features", 16, 4),
+    ("channels", 20, 1),
+    ("format", 21, 1),
+    ("rate", 22, 1),
+];
+const PCM_FIELDS_REQ: [Field; 1] = [("stream_id", 4, 4)];
+const JACK_REMAP_FIELDS: [Field; 3] = [
+    ("jack_id", 4, 4),
+    ("association", 8, 4),
+    ("sequence", 12, 4),
+];
+const CTL_FIELDS_REQ: [Field; 1] = [("control_id", 4, 4)];
+
+/// The fields of a request (after its code) that a driver might read again.
+fn req_fields(code: u32) -> &'static [Field] {
+    match code {
+        R_JACK_INFO | R_PCM_INFO | R_CHMAP_INFO | R_CTL_INFO => &QUERY_FIELDS,
+        R_PCM_SET_PARAMS => &SET_PARAMS_FIELDS,
+        R_PCM_PREPARE | R_PCM_RELEASE | R_PCM_START | R_PCM_STOP => &PCM_FIELDS_REQ,
+        R_JACK_REMAP => &JACK_REMAP_FIELDS,
+        R_CTL_ENUM_ITEMS..=R_CTL_TLV_COMMAND => &CTL_FIELDS_REQ,
+        _ => &[],
+    }
+}
+
+/// `n` random bytes (1 to 64, within `len` bytes) at a random offset of `len` bytes, or
+/// None if `len` is 0.
+fn random_span(r: &mut Rng, len: usize) -> Option<(usize, Vec<u8>)> {
+    if len == 0 {
+        return None;
+    }
+    let off = r.below(len as u64) as usize;
+    let n = 1 + r.below((len - off).min(64) as u64) as usize;
+    Some((off, (0..n).map(|_| r.next_u32() as u8).collect()))
+}
+
+/// A scribble on the request `req` (code `code`) the driver wrote: another code, another
+/// value of one of its fields, or random bytes; what to write where, and the log text.
+fn scribble_req(r: &mut Rng, code: u32, req: &[u8]) -> Option<((usize, Vec<u8>), String)> {
+    let fields: Vec<Field> = req_fields(code)
+        .iter()
+        .copied()
+        .filter(|&(_, off, width)| off + width <= req.len())
+        .collect();
+    match r.below(8) {
+        0..=2 if req.len() >= HDR_SIZE => {
+            let mut c = if r.below(4) == 0 {
+                r.next_u32()
+            } else {
+                r.pick(&REQUEST_CODES)
+            };
+            if c == code {
+                c ^= 1;
+            }
+            Some((
+                (0, c.to_le_bytes().to_vec()),
+                format!("request code -> {c:#x} ({})", code_name(c)),
+            ))
+        }
+        3..=5 if !fields.is_empty() => {
+            let (name, off, width) = r.pick(&fields);
+            let old = load(req, off, width);
+            let v = lie(r, old, width);
+            Some((
+                (off, v.to_le_bytes()[..width].to_vec()),
+                format!("request {name} {old:#x} -> {v:#x}"),
+            ))
+        }
+        _ => {
+            let (off, b) = random_span(r, req.len())?;
+            let text = format!("{} random bytes at {off} of the request", b.len());
+            Some(((off, b), text))
+        }
+    }
+}
+
+/// A scribble on an I/O message's device-readable bytes (`readable`: the xfer header, then
+/// the playback data of a tx message) of stream `stream` (None: a bad message): another
+/// stream id, playback data overwritten (random or a constant), or random bytes anywhere.
+fn scribble_xfer(
+    r: &mut Rng,
+    rx: bool,
+    stream: Option<u32>,
+    readable: usize,
+) -> Option<((usize, Vec<u8>), String)> {
+    match r.below(4) {
+        0 | 1 if readable >= XFER_SIZE => {
+            let v = match stream {
+                Some(s) => lie(r, u64::from(s), 4),
+                None => nasty(r, 4),
+            };
+            Some((
+                (0, (v as u32).to_le_bytes().to_vec()),
+                format!(
+                    "xfer stream_id {}-> {v:#x}",
+                    stream.map_or(String::new(), |s| format!("{s} "))
+                ),
+            ))
+        }
+        2 if !rx && readable > XFER_SIZE => {
+            let data = readable - XFER_SIZE;
+            let off = r.below(data as u64) as usize;
+            let n = if r.below(3) == 0 {
+                data - off
+            } else {
+                1 + r.below((data - off).min(256) as u64) as usize
+            };
+            let (b, what): (Vec<u8>, String) = if r.below(2) == 0 {
+                (
+                    (0..n).map(|_| r.next_u32() as u8).collect(),
+                    "random".into(),
+                )
+            } else {
+                let c = r.pick(&[0x00, 0x7f, 0x80, 0xff]);
+                (vec![c; n], format!("{c:#04x}"))
+            };
+            Some((
+                (XFER_SIZE + off, b),
+                format!("{n} bytes of playback data at {off} = {what}"),
+            ))
+        }
+        _ => {
+            let (off, b) = random_span(r, readable)?;
+            let text = format!("{} random bytes at {off} of the readable buffers", b.len());
+            Some(((off, b), text))
+        }
+    }
 }
 
 fn store(buf: &mut [u8], off: usize, width: usize, v: u64) {
@@ -422,9 +663,9 @@ impl Fuzzer {
                     what.push("never answered".into());
                     kinds.push(Kind::CtlDrop);
                 }
-                // A second completion or a head never made available breaks the virtqueue
-                // for good (the guest's virtio_ring marks it broken): rare, so that the
-                // rest of the run reaches further.
+                // A second completion, a head never made available or an id that is no
+                // descriptor's breaks the virtqueue for good (the guest's virtio_ring marks
+                // it broken): rare, so that the rest of the run reaches further.
                 93..=94 => {
                     let ms = if r.below(2) == 0 { 0 } else { r.below(300) };
                     d.twice_ms = Some(ms);
@@ -436,6 +677,21 @@ impl Fuzzer {
                     d.bad_head = Some(h);
                     what.push(format!("also completes head {h}"));
                     kinds.push(Kind::CtlBadHead);
+                }
+                96 => {
+                    let w = WildId::pick(r);
+                    d.wild_id = Some(w);
+                    what.push(format!("used-ring entry with id {}", w.describe()));
+                    kinds.push(Kind::CtlWildId);
+                }
+                // Write into the request the driver wrote, before the completion (rare:
+                // only a driver that reads its request again afterwards is affected).
+                97..=99 if !req.is_empty() => {
+                    if let Some((s, text)) = scribble_req(r, code, req) {
+                        d.scribble.push(s);
+                        what.push(format!("scribbles: {text}"));
+                        kinds.push(Kind::CtlScribble);
+                    }
                 }
                 _ => {
                     let s = r.pick(&STATUSES);
@@ -460,8 +716,17 @@ impl Fuzzer {
     }
 
     /// Mutates an I/O completion: `resp` is the data (rx) then the status; `rx` says which
-    /// queue; `cap` is the chain's device-writable size.
-    pub fn io(&mut self, rx: bool, resp: &mut [u8], cap: usize) -> Option<(Delivery, String)> {
+    /// queue; `stream` is the message's stream (None: a bad message); `readable` and `cap`
+    /// are the chain's device-readable (xfer header, playback data) and device-writable
+    /// sizes.
+    pub fn io(
+        &mut self,
+        rx: bool,
+        stream: Option<u32>,
+        readable: usize,
+        resp: &mut [u8],
+        cap: usize,
+    ) -> Option<(Delivery, String)> {
         self.seen[1] += 1;
         self.io.n += 1;
         let n = self.io.n;
@@ -537,11 +802,29 @@ impl Fuzzer {
                     what.push("never completed".into());
                     kinds.push(Kind::IoDrop);
                 }
+                // A second completion and an id that is no descriptor's (94) break the
+                // queue for good (see `ctl`): rare.
                 92..=93 => {
                     let ms = if r.below(2) == 0 { 0 } else { r.below(300) };
                     d.twice_ms = Some(ms);
                     what.push(format!("completed twice (again after {ms} ms)"));
                     kinds.push(Kind::IoTwice);
+                }
+                94 => {
+                    let w = WildId::pick(r);
+                    d.wild_id = Some(w);
+                    what.push(format!("used-ring entry with id {}", w.describe()));
+                    kinds.push(Kind::IoWildId);
+                }
+                // Write into the xfer header or the playback data, before the completion
+                // (rare: only a driver that reads them again afterwards is affected; it
+                // corrupts the audio, while fuzzing is on only).
+                95..=97 if readable > 0 => {
+                    if let Some((s, text)) = scribble_xfer(r, rx, stream, readable) {
+                        d.scribble.push(s);
+                        what.push(format!("scribbles: {text}"));
+                        kinds.push(Kind::IoScribble);
+                    }
                 }
                 _ => {
                     let s = r.pick(&STATUSES);
@@ -698,7 +981,8 @@ mod tests {
             let rx = i % 2 == 1;
             let mut io = vec![0u8; if rx { 64 + STATUS_SIZE } else { STATUS_SIZE }];
             let cap = io.len();
-            if let Some((d, line)) = f.io(rx, &mut io, cap) {
+            let readable = if rx { XFER_SIZE } else { XFER_SIZE + 64 };
+            if let Some((d, line)) = f.io(rx, Some(i as u32 % 4), readable, &mut io, cap) {
                 out.push(format!("{line} {d:?} {io:?}"));
             }
             if i % 4 == 0 {
@@ -748,7 +1032,10 @@ mod tests {
         }
         for _ in 0..500 {
             let (mut a, mut b) = (vec![0u8; 8], vec![0u8; 8]);
-            assert_eq!(f.io(false, &mut a, 8), g.io(false, &mut b, 8));
+            assert_eq!(
+                f.io(false, Some(0), 68, &mut a, 8),
+                g.io(false, Some(0), 68, &mut b, 8)
+            );
             assert_eq!(a, b);
         }
     }
@@ -827,6 +1114,182 @@ mod tests {
             }
         }
         assert!(seen);
+    }
+
+    /// A wild id is never a descriptor's, whatever the queue size, and the fuzzer makes
+    /// every sort of them.
+    #[test]
+    fn wild_ids_are_past_the_queue_size() {
+        assert_eq!(WildId::PastSize(0).id(64, 3), 64);
+        assert_eq!(WildId::PastSize(1).id(64, 3), 65);
+        assert_eq!(WildId::HeadPlus64k.id(64, 3), 0x1_0003);
+        assert_eq!(WildId::Fixed(0xffff).id(64, 0), 0xffff);
+        assert_eq!(WildId::Fixed(0x8000).id(0xffff, 0), 0xffff);
+        assert_eq!(WildId::Fixed(u32::MAX).id(8, 0), u32::MAX);
+        assert!(WildId::Random(u32::MAX).id(1024, 0) >= 1024);
+        let mut r = Rng::new(17);
+        let mut sorts = std::collections::HashSet::new();
+        for size in [1u16, 2, 8, 64, 256, 1024, 32768, 0xffff] {
+            for _ in 0..2000 {
+                let w = WildId::pick(&mut r);
+                let head = r.below(u64::from(size)) as u16;
+                let id = w.id(size, head);
+                assert!(id >= u32::from(size), "{w:?} size {size} head {head}: {id}");
+                sorts.insert(std::mem::discriminant(&w));
+                if let WildId::Random(v) = w {
+                    assert_eq!(WildId::Random(v).id(size, head), id);
+                }
+            }
+        }
+        assert_eq!(sorts.len(), 4);
+    }
+
+    /// The mutations that break a queue for good (twice, a head never made available, a
+    /// wild id) stay rare, as do the scribbles: per mutation made, about 2 %, 1 %, 1 %
+    /// and 3 % of the control ones, 2 %, 1 % and 3 % of the I/O ones.
+    #[test]
+    fn breaking_mutations_are_rare() {
+        let (_, f) = run(23, 100, 30000);
+        let n = |k: Kind| f.counts.get(&k).copied().unwrap_or(0) as f64;
+        let ctl: f64 = ALL_KINDS
+            .iter()
+            .filter(|k| format!("{k:?}").starts_with("Ctl"))
+            .map(|&k| n(k))
+            .sum();
+        let io: f64 = ALL_KINDS
+            .iter()
+            .filter(|k| format!("{k:?}").starts_with("Io"))
+            .map(|&k| n(k))
+            .sum();
+        for (k, total, pct) in [
+            (Kind::CtlTwice, ctl, 2.0),
+            (Kind::CtlBadHead, ctl, 1.0),
+            (Kind::CtlWildId, ctl, 1.0),
+            (Kind::CtlScribble, ctl, 3.0),
+            (Kind::IoTwice, io, 2.0),
+            (Kind::IoWildId, io, 1.0),
+            (Kind::IoScribble, io, 3.0),
+        ] {
+            let got = 100.0 * n(k) / total;
+            assert!(
+                (pct * 0.7..pct * 1.3).contains(&got),
+                "{k:?}: {got:.2} % of {total} mutations, not about {pct} %"
+            );
+        }
+    }
+
+    fn req(code: u32, len: usize) -> Vec<u8> {
+        let mut q = code.to_le_bytes().to_vec();
+        q.extend((1..).take(len - HDR_SIZE).map(|i: u32| (i * 7) as u8));
+        q
+    }
+
+    /// Scribbles on a request stay inside it (the bytes the device read), and a lie
+    /// changes what it lies about: another code, another value of the field.
+    #[test]
+    fn request_scribbles() {
+        let mut f = Fuzzer::new(29, 100);
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..40000 {
+            let (code, len) = [
+                (R_PCM_INFO, QUERY_INFO_SIZE),
+                (R_PCM_SET_PARAMS, SET_PARAMS_SIZE),
+                (R_PCM_START, PCM_HDR_SIZE),
+                (R_JACK_REMAP, JACK_REMAP_SIZE),
+                (R_CTL_WRITE, CTL_HDR_SIZE + 4),
+                (R_PCM_STOP, 6),
+                (0x4242, 2),
+            ][i % 7];
+            let q = req(code, len.max(HDR_SIZE));
+            let q = &q[..len];
+            let mut resp = vec![0u8; HDR_SIZE];
+            let Some((d, line)) = f.ctl(code, q, &mut resp, HDR_SIZE) else {
+                continue;
+            };
+            assert_eq!(
+                d.scribble.is_empty(),
+                !line.contains("scribbles: "),
+                "{line}"
+            );
+            for (off, b) in &d.scribble {
+                assert!(!b.is_empty() && off + b.len() <= q.len(), "{line}: {off}");
+            }
+            if d.scribble.len() != 1 || line.matches("scribbles: ").count() != 1 {
+                continue;
+            }
+            let (off, b) = &d.scribble[0];
+            let mut after = q.to_vec();
+            after[*off..off + b.len()].copy_from_slice(b);
+            let text = line.split("scribbles: ").nth(1).unwrap();
+            if text.starts_with("request code") {
+                assert_ne!(le32(&after, 0), Some(code), "{line}");
+                seen.insert("code".to_string());
+            } else if let Some(name) = text.strip_prefix("request ") {
+                assert_ne!(after, q, "{line}");
+                let name = name.split(' ').next().unwrap();
+                assert!(req_fields(code).iter().any(|fl| fl.0 == name), "{line}");
+                seen.insert(format!("{}.{name}", code_name(code)));
+            } else {
+                assert!(text.contains("random bytes at"), "{line}");
+                seen.insert("random".to_string());
+            }
+        }
+        for want in [
+            "code",
+            "random",
+            "PCM_INFO.start_id",
+            "PCM_INFO.count",
+            "PCM_INFO.size",
+            "PCM_SET_PARAMS.stream_id",
+            "PCM_SET_PARAMS.period_bytes",
+            "PCM_SET_PARAMS.rate",
+            "PCM_START.stream_id",
+            "JACK_REMAP.sequence",
+            "CTL_WRITE.control_id",
+        ] {
+            assert!(seen.contains(want), "{want} never scribbled: {seen:?}");
+        }
+        // A request too short for its fields gets its code or random bytes only.
+        assert!(!seen.contains("PCM_STOP.stream_id"));
+    }
+
+    /// Scribbles on an I/O message stay inside its device-readable bytes: only the header
+    /// of an rx message; a tx message's header and playback data.
+    #[test]
+    fn xfer_scribbles() {
+        let mut f = Fuzzer::new(31, 100);
+        let (mut header, mut data, mut rx_seen) = (0, 0, 0);
+        for i in 0..40000 {
+            let rx = i % 2 == 1;
+            let readable = if rx { XFER_SIZE } else { XFER_SIZE + 1024 };
+            let mut resp = vec![0u8; STATUS_SIZE];
+            let Some((d, line)) = f.io(rx, Some(2), readable, &mut resp, STATUS_SIZE) else {
+                continue;
+            };
+            for (off, b) in &d.scribble {
+                assert!(!b.is_empty() && off + b.len() <= readable, "{line}");
+                if line.contains("xfer stream_id") && *off == 0 && b.len() == 4 {
+                    assert_ne!(le32(b, 0), Some(2), "{line}");
+                    header += 1;
+                }
+                if *off >= XFER_SIZE {
+                    assert!(!rx);
+                    data += 1;
+                }
+                rx_seen += usize::from(rx);
+            }
+        }
+        assert!(
+            header > 0 && data > 0 && rx_seen > 0,
+            "{header} {data} {rx_seen}"
+        );
+        // A message without device-readable bytes is never scribbled on.
+        let mut f = Fuzzer::new(31, 100);
+        for _ in 0..5000 {
+            let mut resp = vec![0u8; STATUS_SIZE];
+            let (d, _) = f.io(false, None, 0, &mut resp, STATUS_SIZE).unwrap();
+            assert!(d.scribble.is_empty());
+        }
     }
 
     #[test]

@@ -27,6 +27,26 @@ pub const R_CTL_TLV_READ: u32 = 0x0304;
 pub const R_CTL_TLV_WRITE: u32 = 0x0305;
 pub const R_CTL_TLV_COMMAND: u32 = 0x0306;
 
+/// Every request code, in the order of the spec.
+pub const REQUEST_CODES: [u32; 16] = [
+    R_JACK_INFO,
+    R_JACK_REMAP,
+    R_PCM_INFO,
+    R_PCM_SET_PARAMS,
+    R_PCM_PREPARE,
+    R_PCM_RELEASE,
+    R_PCM_START,
+    R_PCM_STOP,
+    R_CHMAP_INFO,
+    R_CTL_INFO,
+    R_CTL_ENUM_ITEMS,
+    R_CTL_READ,
+    R_CTL_WRITE,
+    R_CTL_TLV_READ,
+    R_CTL_TLV_WRITE,
+    R_CTL_TLV_COMMAND,
+];
+
 // Event codes.
 pub const EVT_JACK_CONNECTED: u32 = 0x1000;
 pub const EVT_JACK_DISCONNECTED: u32 = 0x1001;

@@ -4,8 +4,8 @@
 //!
 //! Layout, from the bottom up:
 //! - [`sys`]: module-local bindgen output and C helpers (the only raw FFI);
-//! - [`sync`], [`dma`], [`virtio`], [`alsa`]: safe abstractions, in the style of `rust/kernel/`,
-//!   and [`errno`], the error codes that the kernel crate does not name;
+//! - [`sync`], [`ratelimit`], [`dma`], [`virtio`], [`alsa`]: safe abstractions, in the style
+//!   of `rust/kernel/`, and [`errno`], the error codes that the kernel crate does not name;
 //! - [`spec`]: pure logic (wire format, tables, translation), host-tested with `cargo test`;
 //! - [`snd`]: the driver, written against the abstractions only;
 //! - [`compat`]: what differs between the kernels the module builds against (7.2, 7.3).
@@ -16,6 +16,7 @@ mod dma;
 mod errno;
 mod snd;
 // The host build (`host/lib.rs`) tests every item; the driver uses a subset of them.
+mod ratelimit;
 #[expect(dead_code)]
 mod spec;
 mod sync;

@@ -15,6 +15,18 @@
 //! [`VirtioSnd::teardown`] frees the card, then shuts the virtqueues down, both on remove
 //! and when `start` fails; the last reference (the driver data) then frees everything.
 
+/// Logs with `$level` (`dev_warn`, `dev_err`) through the [`DeviceIo`] `$io`, within the
+/// device's rate limit for complaints of kind `$kind` ([`Complaint`]): for every message
+/// that the device (or an application that keeps asking a lying device) can provoke at
+/// will, so that a hostile device cannot flood the kernel log.
+macro_rules! complain {
+    ($level:ident, $io:expr, $kind:ident, $($arg:tt)+) => {
+        if $io.may_complain($crate::snd::Complaint::$kind) {
+            $level!($io.dev(), $($arg)+)
+        }
+    };
+}
+
 mod ctl;
 mod jack;
 mod kctl;
@@ -28,6 +40,7 @@ use crate::{
         LockedSubstream, //
     },
     compat,
+    ratelimit::Ratelimit,
     spec::{
         hw::Limits,
         wire::{
@@ -72,6 +85,14 @@ pub(crate) type Queues = Virtqueues<Arc<Msg>, { wire::QUEUE_COUNT }>;
 /// Number of event buffers kept on the event queue.
 const EVENT_BUFFERS: usize = 16;
 
+/// The names of the virtqueues, by index.
+const QUEUE_NAMES: [&CStr; wire::QUEUE_COUNT] = [
+    c"virtsnd-ctl",
+    c"virtsnd-event",
+    c"virtsnd-tx",
+    c"virtsnd-rx",
+];
+
 /// Largest accepted `msg_timeout_ms`.
 const MAX_TIMEOUT_MS: u32 = 60_000;
 
@@ -108,6 +129,53 @@ impl QueueUsers {
     }
 }
 
+/// What a complaint about the device is about ([`complain!`]). Each kind has a rate limit
+/// of its own, so that a flood of one kind (events, say) does not hide the others.
+#[derive(Clone, Copy)]
+pub(crate) enum Complaint {
+    /// An event that makes no sense.
+    Event,
+    /// A tx or rx completion, or a period message, that makes no sense.
+    Io,
+    /// A control request that failed or got a useless answer.
+    Control,
+    /// An item of an INFO answer that cannot be used (at probe).
+    Info,
+}
+
+/// The rate limits of the complaints about a device, one per [`Complaint`].
+#[pin_data]
+struct Complaints {
+    #[pin]
+    event: Ratelimit,
+    #[pin]
+    io: Ratelimit,
+    #[pin]
+    control: Ratelimit,
+    #[pin]
+    info: Ratelimit,
+}
+
+impl Complaints {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            event <- Ratelimit::new(),
+            io <- Ratelimit::new(),
+            control <- Ratelimit::new(),
+            info <- Ratelimit::new(),
+        })
+    }
+
+    fn of(&self, kind: Complaint) -> &Ratelimit {
+        match kind {
+            Complaint::Event => &self.event,
+            Complaint::Io => &self.io,
+            Complaint::Control => &self.control,
+            Complaint::Info => &self.info,
+        }
+    }
+}
+
 /// What `start` registers, and [`VirtioSnd::teardown`] frees.
 struct Registered {
     card: Option<Card>,
@@ -140,6 +208,12 @@ pub(crate) struct DeviceIo {
     room_wanted: [Atomic<bool>; wire::QUEUE_COUNT],
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
+    /// Per queue: the virtqueue was found broken (the device used a buffer that it was not
+    /// given, see [`DeviceIo::harvest`]); set once, until the device is bound again.
+    broken: [Atomic<bool>; wire::QUEUE_COUNT],
+    /// The rate limits of the complaints about the device ([`complain!`]).
+    #[pin]
+    complaints: Complaints,
 }
 
 /// A bound virtio-snd device: the driver data.
@@ -233,12 +307,7 @@ impl VirtioSnd {
             }
         };
         let config = read_config(dev)?;
-        let queues = dev.find_vqs::<Self, _, { wire::QUEUE_COUNT }>([
-            c"virtsnd-ctl",
-            c"virtsnd-event",
-            c"virtsnd-tx",
-            c"virtsnd-rx",
-        ]);
+        let queues = dev.find_vqs::<Self, _, { wire::QUEUE_COUNT }>(QUEUE_NAMES);
         let aref: ARef<virtio::Device> = dev.into();
         let io = Arc::pin_init(
             try_pin_init!(DeviceIo {
@@ -254,6 +323,8 @@ impl VirtioSnd {
                 harvesting: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
                 room_wanted: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
                 streams: SetOnce::new(),
+                broken: [const { Atomic::new(false) }; wire::QUEUE_COUNT],
+                complaints <- Complaints::new(),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -453,7 +524,7 @@ impl VirtioSnd {
                 return;
             };
             if let Err(e) = q.add(msg) {
-                dev_warn!(self.io.dev.as_ref(), "lost an event buffer: {:?}\n", e);
+                complain!(dev_warn, self.io, Event, "lost an event buffer: {:?}\n", e);
             }
             let _ = q.kick();
         });
@@ -487,8 +558,10 @@ impl VirtioSnd {
     }
 
     fn bad_event_id(&self, what: &str, id: u32) {
-        dev_warn!(
-            self.io.dev.as_ref(),
+        complain!(
+            dev_warn,
+            self.io,
+            Event,
             "{} event for stream {}, which does not exist\n",
             what,
             id
@@ -521,6 +594,20 @@ impl DeviceIo {
     /// Whether refills announce new periods in batches (module parameter `defer_kicks`).
     fn defer_kicks(&self) -> bool {
         self.defer_kicks
+    }
+
+    /// Whether a complaint of kind `kind` about the device may be logged now
+    /// ([`complain!`]).
+    fn may_complain(&self, kind: Complaint) -> bool {
+        self.complaints.of(kind).allow(c"virtio_snd_rs")
+    }
+
+    /// Whether virtqueue `index` was found broken: nothing queued on it comes back, and
+    /// nothing can be queued on it any more, until the device is bound again.
+    fn queue_broken(&self, index: usize) -> bool {
+        self.broken
+            .get(index)
+            .is_some_and(|b| b.load(ordering::Relaxed))
     }
 }
 
@@ -567,13 +654,23 @@ impl DeviceIo {
                 return;
             }
             let _ = self.queues.lock(index).and_then(|mut q| q.disable_cb());
+            let mut broken = false;
             loop {
                 // A statement of its own: the queue lock must not be held while `f` runs.
-                let used = self.queues.lock(index).ok().and_then(|mut q| q.get_buf());
+                // The `get_buf` that finds a lie of the device breaks the queue, and a
+                // broken queue interrupts no more: this is where it is seen.
+                let used = self.queues.lock(index).ok().and_then(|mut q| {
+                    let used = q.get_buf();
+                    broken = used.is_none() && q.is_broken();
+                    used
+                });
                 let Some((msg, len)) = used else {
                     break;
                 };
                 f(msg, len);
+            }
+            if broken {
+                self.queue_broke(index);
             }
             busy.store(false, ordering::Release);
             if self.suppressed(index) {
@@ -589,6 +686,33 @@ impl DeviceIo {
             {
                 return;
             }
+        }
+    }
+
+    /// Notes that queue `index` is broken, and says so once: the device used a buffer that
+    /// it was not given or used one twice (the ring's code logged which), and the queue is
+    /// lost until the device is bound again.
+    fn queue_broke(&self, index: usize) {
+        if let Some(flag) = self.broken.get(index) {
+            if !flag.xchg(true, ordering::Relaxed) {
+                dev_err!(
+                    self.dev(),
+                    "{}: virtqueue broken by the device; its requests and streams fail with EIO until the device is bound again\n",
+                    QUEUE_NAMES.get(index).copied().unwrap_or(c"virtsnd")
+                );
+            }
+        }
+    }
+
+    /// Stops the running streams of queue `index` with an xrun if the queue is broken
+    /// (no stream lock held): nothing they queued comes back, and their applications wait
+    /// for it otherwise. The recovery (`prepare`) fails with `EIO`.
+    fn stop_if_broken(&self, index: usize) {
+        if !self.queue_broken(index) {
+            return;
+        }
+        for s in self.streams().filter(|s| s.queue_index() == index) {
+            s.queue_lost();
         }
     }
 
@@ -656,7 +780,7 @@ impl DeviceIo {
             match (self.stream(id), slot) {
                 (Some(s), Some(slot)) => s.period_done(self, msg, slot, len),
                 _ => {
-                    dev_warn!(self.dev.as_ref(), "unexpected buffer on queue {}\n", index);
+                    complain!(dev_warn, self, Io, "unexpected buffer on queue {}\n", index);
                     msg.complete(len);
                 }
             }
@@ -665,6 +789,7 @@ impl DeviceIo {
         for s in self.room_made(index) {
             s.retry_fill(self);
         }
+        self.stop_if_broken(index);
     }
 
     /// The streams of queue `index` to retry their refill, if one found the queue full
@@ -702,7 +827,7 @@ impl DeviceIo {
                     }
                 }
                 _ => {
-                    dev_warn!(self.dev.as_ref(), "unexpected buffer on queue {}\n", index);
+                    complain!(dev_warn, self, Io, "unexpected buffer on queue {}\n", index);
                     msg.complete(len);
                 }
             }
@@ -710,6 +835,16 @@ impl DeviceIo {
         // `own` refills in `service_locked`; the others, in their timer.
         for s in self.room_made(index).filter(|s| s.id != own.id) {
             s.poke();
+        }
+        if self.queue_broken(index) {
+            // The others' timers stop them (`io_done`); `own` stops here, with an xrun.
+            for s in self
+                .streams()
+                .filter(|s| s.queue_index() == index && s.id != own.id)
+            {
+                s.poke();
+            }
+            return false;
         }
         own.service_locked(self, substream)
     }

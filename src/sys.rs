@@ -2,8 +2,8 @@
 
 //! Module-local FFI: bindgen output for the virtio and sound headers, and the C helpers.
 //!
-//! The only users are the safe abstractions in [`crate::virtio`], [`crate::alsa`] and
-//! [`crate::sync`]; the driver itself never reaches in here.
+//! The only users are the safe abstractions in [`crate::virtio`], [`crate::alsa`],
+//! [`crate::sync`] and [`crate::ratelimit`]; the driver itself never reaches in here.
 //!
 //! Types that `kernel::bindings` already has (`device`, `scatterlist`, `spinlock_t`, ...)
 //! resolve to the kernel crate's definitions through the glob import, thanks to

@@ -52,8 +52,10 @@ impl DeviceIo {
         }
         let written = msg.wait(self.timeout_ms).map_err(|e| match e {
             MessageError::TimedOut => {
-                dev_err!(
-                    self.dev.as_ref(),
+                complain!(
+                    dev_err,
+                    self,
+                    Control,
                     "control request {:#x} timed out after {} ms\n",
                     code,
                     self.timeout_ms
@@ -67,8 +69,10 @@ impl DeviceIo {
         let mut answer = KVec::from_elem(0u8, written, GFP_KERNEL)?;
         let n = msg.read_response(&mut answer);
         if n < wire::HDR_SIZE {
-            dev_err!(
-                self.dev.as_ref(),
+            complain!(
+                dev_err,
+                self,
+                Control,
                 "control request {:#x}: short answer ({} bytes)\n",
                 code,
                 n
@@ -78,25 +82,33 @@ impl DeviceIo {
         let status = u32::from_le_bytes([answer[0], answer[1], answer[2], answer[3]]);
         if let Err(e) = wire::check_status(status) {
             match e {
-                DeviceError::Unknown(s) => dev_err!(
-                    self.dev.as_ref(),
+                DeviceError::Unknown(s) => complain!(
+                    dev_err,
+                    self,
+                    Control,
                     "control request {:#x}: bad status {:#x}\n",
                     code,
                     s
                 ),
-                DeviceError::IoErr => dev_err!(
-                    self.dev.as_ref(),
+                DeviceError::IoErr => complain!(
+                    dev_err,
+                    self,
+                    Control,
                     "control request {:#x} failed: IO_ERR\n",
                     code
                 ),
                 // The device refused the request; the caller's errno says why.
-                DeviceError::BadMsg => dev_warn!(
-                    self.dev.as_ref(),
+                DeviceError::BadMsg => complain!(
+                    dev_warn,
+                    self,
+                    Control,
                     "control request {:#x} refused: BAD_MSG\n",
                     code
                 ),
-                DeviceError::NotSupp => dev_warn!(
-                    self.dev.as_ref(),
+                DeviceError::NotSupp => complain!(
+                    dev_warn,
+                    self,
+                    Control,
                     "control request {:#x} refused: NOT_SUPP\n",
                     code
                 ),
@@ -134,8 +146,10 @@ impl DeviceIo {
         let expected = count as usize * size;
         let payload = self.ctl_request(&request, expected)?;
         if payload.len() < expected {
-            dev_err!(
-                self.dev.as_ref(),
+            complain!(
+                dev_err,
+                self,
+                Control,
                 "{}: device answered {} of {} bytes\n",
                 what,
                 payload.len(),

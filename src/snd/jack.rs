@@ -81,7 +81,14 @@ impl Remaps {
         .to_bytes();
         let payload = self.io.ctl_request(&request, JACK_INFO_SIZE)?;
         let info = JackInfo::parse(&payload).map_err(|e| {
-            dev_err!(self.io.dev(), "jack {}: unusable JACK_INFO ({:?})\n", id, e);
+            complain!(
+                dev_err,
+                self.io,
+                Control,
+                "jack {}: unusable JACK_INFO ({:?})\n",
+                id,
+                e
+            );
             EIO
         })?;
         Ok((
@@ -167,8 +174,10 @@ impl JackMap {
                 self.jacks.report(*index, plugged);
             }
             Some(None) => {}
-            None => dev_warn!(
-                io.dev(),
+            None => complain!(
+                dev_warn,
+                io,
+                Event,
                 "jack event for jack {}, which does not exist\n",
                 id
             ),
@@ -224,8 +233,10 @@ pub(super) fn register(io: &Arc<DeviceIo>, card: &Card) -> Result<JackMap> {
                 Some(index)
             }
             Err(e) => {
-                dev_warn!(
-                    io.dev(),
+                complain!(
+                    dev_warn,
+                    io,
+                    Info,
                     "jack {}: unusable JACK_INFO ({:?}), skipped\n",
                     id,
                     e

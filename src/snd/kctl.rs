@@ -124,7 +124,14 @@ impl KctlMap {
         let event = match CtlEvent::from_data(data) {
             Ok(e) => e,
             Err(e) => {
-                dev_warn!(io.dev(), "malformed control event {:#x} ({:?})\n", data, e);
+                complain!(
+                    dev_warn,
+                    io,
+                    Event,
+                    "malformed control event {:#x} ({:?})\n",
+                    data,
+                    e
+                );
                 return;
             }
         };
@@ -133,8 +140,10 @@ impl KctlMap {
                 self.controls.notify(*n, event.alsa_mask());
             }
             Some(None) => {}
-            None => dev_warn!(
-                io.dev(),
+            None => complain!(
+                dev_warn,
+                io,
+                Event,
                 "control event for element {}, which does not exist\n",
                 event.control_id
             ),
@@ -168,8 +177,10 @@ pub(super) fn register(io: &Arc<DeviceIo>, card: &Card) -> Result<KctlMap> {
         |id, chunk| {
             match CtlInfo::parse(chunk) {
                 Ok(info) => described.push((id, info), GFP_KERNEL)?,
-                Err(e) => dev_warn!(
-                    io.dev(),
+                Err(e) => complain!(
+                    dev_warn,
+                    io,
+                    Info,
                     "control {}: unusable CTL_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -182,8 +193,10 @@ pub(super) fn register(io: &Arc<DeviceIo>, card: &Card) -> Result<KctlMap> {
     for (id, info) in described {
         match enum_items(io, id, &info) {
             Ok(items) => elems.push(Element { id, info, items }, GFP_KERNEL)?,
-            Err(e) => dev_warn!(
-                io.dev(),
+            Err(e) => complain!(
+                dev_warn,
+                io,
+                Info,
                 "control {}: no option names ({:?}), skipped\n",
                 id,
                 e
@@ -213,8 +226,10 @@ pub(super) fn register(io: &Arc<DeviceIo>, card: &Card) -> Result<KctlMap> {
                     *slot = Some(position);
                 }
             }
-            Err(err) => dev_warn!(
-                io.dev(),
+            Err(err) => complain!(
+                dev_warn,
+                io,
+                Info,
                 "control {} ({}): not created ({:?})\n",
                 e.id,
                 e.info.name().as_str(),
@@ -240,8 +255,10 @@ impl Kctls {
             .io
             .ctl_request(&ctl_hdr(ctl_code::READ, e.id), CTL_VALUE_SIZE)?;
         let value = CtlValue::parse(&payload, &e.info).map_err(|_| {
-            dev_err!(
-                self.io.dev(),
+            complain!(
+                dev_err,
+                self.io,
+                Control,
                 "control {}: short value ({} bytes)\n",
                 e.id,
                 payload.len()
@@ -249,8 +266,10 @@ impl Kctls {
             EIO
         })?;
         if e.info.check_value(&value).is_err() {
-            dev_err!(
-                self.io.dev(),
+            complain!(
+                dev_err,
+                self.io,
+                Control,
                 "control {}: device value out of the element's range\n",
                 e.id
             );

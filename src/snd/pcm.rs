@@ -95,8 +95,10 @@ pub(super) fn query_streams(io: &DeviceIo, completions: Completions) -> Result<K
         |id, chunk| {
             match PcmInfo::parse(chunk) {
                 Ok(info) => streams.push(Stream::new(id, info, completions)?, GFP_KERNEL)?,
-                Err(e) => dev_warn!(
-                    io.dev(),
+                Err(e) => complain!(
+                    dev_warn,
+                    io,
+                    Info,
                     "stream {}: unusable PCM_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -132,8 +134,10 @@ pub(super) fn query_chmaps(io: &DeviceIo) -> Result<KVec<ChmapInfo>> {
         |id, chunk| {
             match ChmapInfo::parse(chunk) {
                 Ok(map) => maps.push(map, GFP_KERNEL)?,
-                Err(e) => dev_warn!(
-                    io.dev(),
+                Err(e) => complain!(
+                    dev_warn,
+                    io,
+                    Info,
                     "channel map {}: unusable CHMAP_INFO ({:?}), skipped\n",
                     id,
                     e
@@ -165,8 +169,10 @@ fn alsa_chmaps(
                 },
                 GFP_KERNEL,
             )?,
-            None => dev_warn!(
-                io.dev(),
+            None => complain!(
+                dev_warn,
+                io,
+                Info,
                 "channel map of {} channels: ALSA takes at most 15, skipped\n",
                 m.channels()
             ),

@@ -6,6 +6,7 @@
  * `kernel::bindings`.
  */
 #include <linux/jiffies.h>
+#include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/virtio.h>

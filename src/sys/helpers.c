@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C helpers for the `static inline` functions and macros that Rust cannot call.
- * Only `src/virtio/` and `src/alsa/` (through `crate::sys`) call these.
+ * Only the safe abstractions (`src/virtio/`, `src/alsa/`, `src/sync.rs`,
+ * `src/ratelimit.rs`, through `crate::sys`) call these.
  */
 
 #include "bindings_helper.h"
@@ -115,4 +116,10 @@ void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,
 bool rsnd_pcm_no_period_wakeup(const struct snd_pcm_substream *substream)
 {
 	return substream->runtime->no_period_wakeup;
+}
+
+void rsnd_ratelimit_init(struct ratelimit_state *rs, unsigned int interval_ms,
+			 unsigned int burst)
+{
+	ratelimit_state_init(rs, msecs_to_jiffies(interval_ms), burst);
 }

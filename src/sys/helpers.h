@@ -45,4 +45,8 @@ void rsnd_pcm_set_runtime_buffer(struct snd_pcm_substream *substream,
 				 struct snd_dma_buffer *dmab);
 bool rsnd_pcm_no_period_wakeup(const struct snd_pcm_substream *substream);
 
+struct ratelimit_state;
+void rsnd_ratelimit_init(struct ratelimit_state *rs, unsigned int interval_ms,
+			 unsigned int burst);
+
 #endif /* VIRTIO_SND_RS_HELPERS_H */

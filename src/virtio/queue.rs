@@ -485,6 +485,17 @@ impl<Q: Buffers> QueuesGuard<'_, Q> {
         Ok(false)
     }
 
+    /// Whether the queue is broken: the device broke the ring's rules (it used a buffer that
+    /// it was not given, for example), or the device went away. A broken queue takes no
+    /// more buffers (`add` fails with `EIO`) and hands none back, until the device is reset.
+    pub(crate) fn is_broken(&self) -> bool {
+        let Ok(vq) = self.vq() else {
+            return false;
+        };
+        // SAFETY: `vq` is valid, and serialised by the lock.
+        unsafe { sys::virtqueue_is_broken(vq.as_ptr()) }
+    }
+
     /// Asks the device not to interrupt for the queue (a hint only).
     pub(crate) fn disable_cb(&mut self) -> Result {
         let vq = self.vq()?;

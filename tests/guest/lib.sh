@@ -28,6 +28,14 @@
 #                                (debug kernel), then "# SPLAT: LINE" for every splat line of
 #                                the whole kernel log, with context; returns 1 if any
 #   quiet_run CMD...             runs CMD with its output turned into "# " diag lines
+#   vsnd_port                    the virtio-serial port of tools/vsnd-device's test control
+#                                (/dev/vportNpM named vsnd.ctl; scripts/run-guest.sh --vsnd)
+#   vsnd_burst N CMD             sends the test-control command CMD N times on one
+#                                connection, each reply read before the next (30 s at most)
+#   cover_save                   coverage build of virtio_snd_rs (src/sys/cover.c) loaded:
+#                                prints the edges it reached as "BENCH-COVER: ..." lines
+#                                (scripts/guest-coverage.sh reads them); call it before an
+#                                rmmod, which loses them. Does nothing otherwise
 
 KTAP_DEPTH=0
 _ktap_n_0=0 _ktap_fail_0=0 _ktap_pass_0=0 _ktap_skip_0=0 _ktap_plan_0=
@@ -217,6 +225,41 @@ unload_driver() {
 		_mod_loaded "$_m" && { rmmod "$_m" || _urc=1; }
 	done
 	return "$_urc"
+}
+
+vsnd_port() {
+	for _n in /sys/class/virtio-ports/*/name; do
+		[ -f "$_n" ] && [ "$(cat "$_n")" = vsnd.ctl ] && {
+			echo "/dev/$(basename "$(dirname "$_n")")"
+			return 0
+		}
+	done
+	return 1
+}
+
+vsnd_burst() {
+	_port=$(vsnd_port) || return 1
+	# shellcheck disable=SC2016 # the inner shell expands them
+	timeout 30 sh -c 'exec 3<>"$1" || exit 1
+		i=0
+		while [ $i -lt "$2" ]; do
+			echo "$3" >&3 && head -n 1 <&3 | grep -q "^ok" || exit 1
+			i=$((i + 1))
+		done' _ "$_port" "$1" "$2"
+}
+
+cover_save() {
+	_cp=/sys/module/virtio_snd_rs/parameters/cover
+	[ -e "$_cp" ] || return 0
+	_from=0
+	while [ "$_from" -lt 32768 ]; do
+		echo "$_from" >"$_cp" || return 0
+		_page=$(cat "$_cp") || return 0
+		echo "BENCH-COVER: $_page"
+		_next=${_page##*@}
+		[ "$_next" -gt "$_from" ] 2>/dev/null || return 0
+		_from=$_next
+	done
 }
 
 # snd_vdev: the virtio device (virtioN) of the sound card, bound or not.

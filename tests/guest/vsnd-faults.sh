@@ -137,7 +137,7 @@ recover() {
 	fi
 }
 
-ktap_plan 94
+ktap_plan 102
 dmesg_mark faults
 
 # --- probe: faults on PCM_INFO, one per load -------------------------------------------
@@ -371,6 +371,74 @@ check_log "event period 99: log" e46 "period event for stream 99, which does not
 check_log "event jack-connected 99: log" e46 "jack event for jack 99, which does not exist" "99"
 check_log "event ctl-notify 7: log" e46 "control event for element 7, which does not exist" "7"
 recover "bad events: recovers" 46
+
+# --- a flood of complaints: rate-limited ------------------------------------------------
+# A device can make the driver complain once per event it sends. 60 PCM_XRUN events for
+# stream 99 in a burst (the device's test control, through the vsnd.ctl port), then one
+# more after the kernel's 5 s interval: at most 10 lines per 5 s begun (the kernel's
+# default burst, which dev_warn_ratelimited has too), and the kernel's "N callbacks
+# suppressed" line once the interval is over.
+dmesg_mark flood
+t0=$(now)
+vsnd_burst 60 "xrun 99"
+brc=$?
+t1=$(now)
+sleep 5.5
+vsnd_burst 1 "xrun 99" || brc=1
+sleep 0.5
+n=$(drv_log flood | grep -c "xrun event for stream 99")
+supp=$(log_after flood | grep -c "callbacks suppressed")
+limit=$(echo "$t0 $t1" | awk '{print 10 * (1 + int(($2 - $1) / 5)) + 1}')
+ktap_diag "flood: burst exit $brc in $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s; $n lines logged (limit $limit), $supp \"suppressed\" line(s)"
+ktap_result "$brc" "flood: 61 bad events sent"
+if [ "$DRIVER" = c ]; then
+	ktap_skip "flood: at most 10 complaints per 5 s" "the C driver: $n lines, see the diag"
+	ktap_skip "flood: the suppressed ones are counted" "the C driver"
+else
+	expect "flood: at most 10 complaints per 5 s" '[ "$n" -ge 2 ] && [ "$n" -le "$limit" ]'
+	expect "flood: the suppressed ones are counted" '[ "$supp" -ge 1 ]'
+fi
+
+# --- a virtqueue broken by the device ----------------------------------------------------
+# Last, since the queue is lost until the device is bound again: the device completes a
+# period of capture stream 9 twice (io-twice, added now through the vsnd.ctl port), the
+# guest's ring finds a head it no longer has and breaks the rx queue. arecord, which waits
+# in its read for periods that will never come, must be woken at once with an xrun (not
+# by the core's 10 s timeout, a "read error"), and its recovery (prepare) fail with EIO;
+# a new capture fails with EIO too, playback (the tx queue) goes on, and an unbind and bind
+# brings capture back.
+dmesg_mark broken
+vsnd_burst 1 "fault io-twice stream 9 count 1"
+brc=$?
+capture 9 48000
+# shellcheck disable=SC2034 # in the conditions
+C1_RC=$RC C1_OUT=$OUT
+capture 11 9600
+# shellcheck disable=SC2034 # in the conditions
+C2_RC=$RC C2_OUT=$OUT
+play 46 9600
+P_RC=$RC
+ktap_diag "broken rx queue: fault added (exit $brc); capture exit $C1_RC, then $C2_RC; playback exit $P_RC"
+if [ "$DRIVER" = c ]; then
+	ktap_skip "broken rx queue: logged" "the C driver: $(drv_log broken | oneline)"
+	ktap_skip "broken rx queue: the waiting capture stops, its prepare fails with EIO" "the C driver"
+	ktap_skip "broken rx queue: a new capture fails" "the C driver"
+else
+	check_log "broken rx queue: logged" broken \
+		"virtsnd-rx: virtqueue broken by the device" "-"
+	expect "broken rx queue: the waiting capture stops, its prepare fails with EIO" \
+		'[ "$brc" = 0 ] && [ "$C1_RC" != 0 ] && echo "$C1_OUT" | grep -q "prepare error: Input/output error"'
+	expect "broken rx queue: a new capture fails" \
+		'[ "$C2_RC" != 0 ] && echo "$C2_OUT" | grep -q "Unable to install hw params"'
+fi
+expect "broken rx queue: playback goes on" '[ "$P_RC" = 0 ]'
+VDEV=$(snd_vdev)
+echo "$VDEV" >"/sys/bus/virtio/drivers/$DRV/unbind"
+echo "$VDEV" >"/sys/bus/virtio/drivers/$DRV/bind"
+wait_for_card 10
+capture 9 9600
+expect "broken rx queue: after unbind and bind, capture works" \
+	'[ "$RC" = 0 ] && [ "$SIZE" = 38400 ] && ! echo "$OUT" | grep -q overrun'
 
 ktap_check "no splat in the whole run" dmesg_clean faults
 ktap_finish

@@ -90,8 +90,8 @@ impl Stream {
     }
 
     /// Waits until the device has given back every period message (after RELEASE), for at
-    /// most the control timeout. Messages that it keeps are replaced, so that a late answer
-    /// cannot be mistaken for a new one.
+    /// most the control timeout (not at all on a broken queue). Messages that it keeps are
+    /// replaced, so that a late answer cannot be mistaken for a new one.
     fn drain_io(&self, snd: &DeviceIo) -> Result {
         let mut waited = 0;
         loop {
@@ -102,13 +102,19 @@ impl Stream {
             if in_flight == 0 {
                 return Ok(());
             }
-            if waited >= snd.timeout_ms() {
-                dev_err!(
-                    snd.dev(),
-                    "stream {}: device kept {} period buffer(s) after RELEASE\n",
-                    self.id,
-                    in_flight
-                );
+            // A broken queue gives nothing back any more (said when it broke).
+            let broken = snd.queue_broken(self.queue_index());
+            if waited >= snd.timeout_ms() || broken {
+                if !broken {
+                    complain!(
+                        dev_err,
+                        snd,
+                        Io,
+                        "stream {}: device kept {} period buffer(s) after RELEASE\n",
+                        self.id,
+                        in_flight
+                    );
+                }
                 let geo = self.io.lock().geo;
                 if let Some(geo) = geo {
                     self.replace_msgs(&geo)?;
@@ -252,6 +258,10 @@ impl Stream {
 
     /// `prepare`: a fresh start, with no I/O left on the device.
     pub(in crate::snd) fn prepare(&self, snd: &DeviceIo) -> Result {
+        // The device broke the stream's virtqueue (logged then): no period would come back.
+        if snd.queue_broken(self.queue_index()) {
+            return Err(EIO);
+        }
         self.wait_triggers(snd);
         let ctl = self.ctl.lock();
         let dev_state = self.io.lock().dev_state;

@@ -64,6 +64,18 @@ impl Stream {
         }
     }
 
+    /// The stream's virtqueue broke (no lock held): a running stream stops with an xrun,
+    /// as if the device had run dry, so that its application does not wait for periods that
+    /// will never come back.
+    pub(in crate::snd) fn queue_lost(&self) {
+        if !self.io.lock().running {
+            return;
+        }
+        if let Some(sub) = self.slot.get() {
+            sub.stop_xrun();
+        }
+    }
+
     /// `pointer` (atomic context): the position of the last completed period.
     ///
     /// A stream whose application disabled period wakeups takes its completions here: the
@@ -344,7 +356,7 @@ impl Stream {
         };
         sub.with_stream_lock(|s| self.silence_short(snd, s));
         if error {
-            dev_warn!(snd.dev(), "stream {}: I/O error from the device\n", self.id);
+            self.io_error(snd);
             sub.stop_xrun();
             return;
         }
@@ -353,6 +365,17 @@ impl Stream {
             // Like DMA hardware that ran past the application pointer.
             sub.stop_xrun();
         }
+    }
+
+    /// Says that the device reported a failed period (the stream stops with an xrun).
+    fn io_error(&self, snd: &DeviceIo) {
+        complain!(
+            dev_warn,
+            snd,
+            Io,
+            "stream {}: I/O error from the device\n",
+            self.id
+        );
     }
 
     /// [`Stream::service`] for `pointer`, which holds the stream lock and is ALSA reading
@@ -367,7 +390,7 @@ impl Stream {
         };
         self.silence_short(snd, s);
         if error {
-            dev_warn!(snd.dev(), "stream {}: I/O error from the device\n", self.id);
+            self.io_error(snd);
             return false;
         }
         // A full virtqueue that the harvest emptied lets the stream queue again, even if

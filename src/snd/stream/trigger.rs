@@ -61,8 +61,10 @@ impl Stream {
         };
         for (i, t, trip) in triggers.iter() {
             if let Err(MessageError::TimedOut) = t.wait_trip(*trip, snd.timeout_ms()) {
-                dev_err!(
-                    snd.dev(),
+                complain!(
+                    dev_err,
+                    snd,
+                    Control,
                     "stream {}: START/STOP not answered within {} ms\n",
                     self.id,
                     snd.timeout_ms()
@@ -172,6 +174,15 @@ impl Stream {
             io.running = true;
             if let Err(e) = this.fill(snd, &mut io, substream, Kick::Start, Pad::No) {
                 io.running = false;
+                // ALSA's start from a write (the start threshold) drops the error: say it.
+                complain!(
+                    dev_err,
+                    snd,
+                    Io,
+                    "stream {}: START failed: {:?}\n",
+                    this.id,
+                    e
+                );
                 return Err(e);
             }
             this.set_running(snd, &mut io, true);
@@ -221,14 +232,18 @@ impl Stream {
             return;
         }
         match wire::check_status(status) {
-            Err(e) if n == wire::HDR_SIZE => dev_err!(
-                snd.dev(),
+            Err(e) if n == wire::HDR_SIZE => complain!(
+                dev_err,
+                snd,
+                Control,
                 "stream {}: START/STOP failed: {:?}\n",
                 self.id,
                 e
             ),
-            _ => dev_err!(
-                snd.dev(),
+            _ => complain!(
+                dev_err,
+                snd,
+                Control,
                 "stream {}: START/STOP failed: short answer ({} bytes)\n",
                 self.id,
                 n

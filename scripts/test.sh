@@ -253,7 +253,7 @@ GUEST_RUNS=(
 	# lies from fixed seeds (1 2 3, 30 % of its answers, random events) while probes, streams,
 	# controls, jacks, unbinds and rmmod run; nothing may hang or splat; then, fuzzing off,
 	# a bind and exact playback and capture.
-	"vsnd-fuzz|--vsnd '--streams=4 --jacks=2 --chmaps=4 --controls=default' --timeout 300 --append bench.fuzz_seeds=1,2,3 --append bench.fuzz_rate=30|vsnd-fuzz.sh"
+	"vsnd-fuzz|--vsnd '--streams=4 --jacks=2 --jack-remap --chmaps=4 --controls=default' --timeout 300 --append bench.fuzz_seeds=1,2,3 --append bench.fuzz_rate=30|vsnd-fuzz.sh"
 	# Reliability (tests/guest/stress-*.sh): bad input from userspace (exact errnos), rmmod and
 	# unbind/bind under load, hot-unplug under load (PCI remove/rescan; QMP device_del/device_add
 	# when the guest kernel has PCI hotplug), also while SET_PARAMS is delayed, concurrency.

@@ -251,15 +251,19 @@ vsnd_burst() {
 cover_save() {
 	_cp=/sys/module/virtio_snd_rs/parameters/cover
 	[ -e "$_cp" ] || return 0
+	# No kernel message may cut into a line of the dump on the console.
+	_printk=$(cut -f1 /proc/sys/kernel/printk)
+	echo 1 >/proc/sys/kernel/printk
 	_from=0
 	while [ "$_from" -lt 32768 ]; do
-		echo "$_from" >"$_cp" || return 0
-		_page=$(cat "$_cp") || return 0
+		echo "$_from" >"$_cp" || break
+		_page=$(cat "$_cp") || break
 		echo "BENCH-COVER: $_page"
 		_next=${_page##*@}
-		[ "$_next" -gt "$_from" ] 2>/dev/null || return 0
+		[ "$_next" -gt "$_from" ] 2>/dev/null || break
 		_from=$_next
 	done
+	echo "$_printk" >/proc/sys/kernel/printk
 }
 
 # snd_vdev: the virtio device (virtioN) of the sound card, bound or not.

@@ -3,11 +3,12 @@
 #
 # A hostile device (issue 17): tools/vsnd-device in fuzz mode (tools/vsnd-device/src/fuzz.rs)
 # lies, from a fixed seed, in a share of its control responses and I/O completions (status,
-# the fields of the INFO replies, lengths, late, never, twice) and sends random events,
-# while the driver is kept busy: probes (unbind/bind through sysfs, so that probe reads
-# fuzzed INFO replies), streams in every state (open, hw_params, prepare, start, pause, drop,
-# drain, close, xruns, an unbind while a stream runs), the control elements and jacks
-# (amixer), rmmod and insmod. Every error is tolerated (the device lies), but no command may
+# the fields of the INFO replies, lengths, late, never, twice, wild used ids, scribbles on
+# the driver's requests) and sends random events, while the driver is kept busy: probes
+# (unbind/bind through sysfs, so that probe reads fuzzed INFO replies), streams in every
+# state (open, hw_params, prepare, start, pause, drop, drain, close, xruns, an unbind while
+# a stream runs), the control elements and jacks (amixer), a system sleep while a stream
+# runs, rmmod and insmod. Every error is tolerated (the device lies), but no command may
 # hang (each runs under a timeout; one killed by it fails its seed) and the kernel may not
 # splat (dmesg_clean here, and the harness's scan with kmemleak at the end). Then, with
 # fuzzing off: unbind and bind to the now well-behaved device, and one playback and one
@@ -88,7 +89,7 @@ controls() {
 	t amixer -c 0 contents
 	cat /tmp/fuzz.out >/tmp/fuzz.ctls
 	# Every element: read it, then write a value (the first member's) and a bad one.
-	for _id in $(sed -n 's/^numid=\([0-9]*\),.*/\1/p' /tmp/fuzz.ctls | head -n 24); do
+	for _id in $(sed -n 's/^numid=\([0-9]*\),.*/\1/p' /tmp/fuzz.ctls | head -n 64); do
 		t amixer -c 0 cget numid="$_id"
 		t amixer -c 0 cset numid="$_id" 1
 		t amixer -c 0 cset numid="$_id" 0,0
@@ -119,6 +120,37 @@ unbind_under_load() {
 	fi
 	wait $_p 2>/dev/null
 	bind
+}
+
+# A system sleep (suspend-to-idle with pm_test=devices, as suspend.sh) while a stream
+# runs: the driver's freeze (STOP, RELEASE, the mixer values saved), the device reset and
+# its restore and resume (event buffers, streams, mixer values and jack remaps written
+# back), all against the lying device. The write to /sys/power/state must return.
+sleep_cycle() {
+	[ -w /sys/power/pm_test ] && grep -qw freeze /sys/power/state 2>/dev/null || return 0
+	echo devices >/sys/power/pm_test
+	[ -w /sys/module/suspend/parameters/pm_test_delay ] &&
+		echo 1 >/sys/module/suspend/parameters/pm_test_delay
+	_p=
+	if [ -e /dev/snd/pcmC0D0p ]; then
+		aplay -q -D hw:0,0 -f S16_LE -r 48000 -c 2 -t raw -d 3 /dev/zero >/dev/null 2>&1 &
+		_p=$!
+		sleep 0.5
+	fi
+	t sh -c 'echo freeze >/sys/power/state'
+	[ -n "$_p" ] || return 0
+	_n=0
+	while kill -0 "$_p" 2>/dev/null && [ $_n -lt $((T * 10)) ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	if kill -0 "$_p" 2>/dev/null; then
+		HUNG=$((HUNG + 1))
+		HUNGCMDS="$HUNGCMDS [aplay across a system sleep]"
+		ktap_diag "aplay still running $T s after the system sleep"
+		kill -9 "$_p" 2>/dev/null
+	fi
+	wait "$_p" 2>/dev/null
 }
 
 # load, port, per seed (no hang, no splat), after fuzz off (bind, playback exact, capture
@@ -165,10 +197,12 @@ for seed in $SEEDS; do
 		if card; then
 			streams
 			controls
+			sleep_cycle
 			unbind_under_load
 		fi
 	done
 	# The module goes and comes back while the device lies.
+	cover_save
 	t rmmod $DRV
 	load
 	card && streams
@@ -199,9 +233,11 @@ ktap_check "fuzz off: playback exact (integrity-client)" \
 	timeout $T integrity-client -D hw:0,0 --allow-xruns --seed 1717 -n 24000 playback
 ktap_check "fuzz off: capture exact (integrity-client)" \
 	timeout $T integrity-client -D hw:0,0 --allow-xruns --seed 1718 -n 24000 capture
+cover_save
 rmmod $DRV
 load
 ktap_check "fuzz off: rmmod, insmod, card 0 back" wait_for_card 10
 ktap_check "no splat after the fuzzing" dmesg_clean after
+cover_save
 ktap_finish
 exit $?

@@ -43,7 +43,8 @@
 #                          always has id=snd (for device_del)
 #   --qmp-at S JSON        also sends JSON S seconds after QEMU started (repeatable; implies --qmp)
 # Exit status: the script's; 124 on timeout; 1 with a message if the guest ended without
-# the BENCH-EXIT line (panic, QEMU error); 2 on bad usage.
+# the BENCH-EXIT line (panic, QEMU error, or an oops after which the guest did not finish
+# within 60 s: QEMU is killed then); 2 on bad usage.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -242,20 +243,40 @@ echo "+ ${QEMU[*]}" >&2
 # $RUN_GUEST_BOOT_LIMIT overrides the limit (to try the retry: RUN_GUEST_BOOT_LIMIT=2).
 BOOT_LIMIT=${RUN_GUEST_BOOT_LIMIT:-$((TIMEOUT < 180 ? TIMEOUT : 180))}
 [[ $BOOT_LIMIT =~ ^[1-9][0-9]*$ ]] || die "RUN_GUEST_BOOT_LIMIT wants seconds"
+# A guest that oopsed may still end its script (which then fails on the splat), but a task
+# that died holding a lock can hang the rest of the run until its timeout: OOPS_GRACE
+# seconds after the first oops, QEMU is killed and the run fails at once, with the line.
+OOPS_GRACE=60
+OOPS_RE='^\[ *[0-9.]+\] (Oops: |BUG: kernel NULL pointer|BUG: unable to handle|general protection fault|Kernel BUG at)'
 boot_watch() {
-	local t=0
+	local t=0 oops=-1
 	while ((t < BOOT_LIMIT)); do
 		sleep 1
 		t=$((t + 1))
-		grep -aq '^BENCH-START' "$WORK/serial.log" 2>/dev/null && return 0
+		grep -aq '^BENCH-START' "$WORK/serial.log" 2>/dev/null && break
 	done
-	: >"$WORK/boot-hung"
-	kill "$(cat "$WORK/qemu.pid" 2>/dev/null)" 2>/dev/null || true
+	if ((t >= BOOT_LIMIT)); then
+		: >"$WORK/boot-hung"
+		kill "$(cat "$WORK/qemu.pid" 2>/dev/null)" 2>/dev/null || true
+		return 0
+	fi
+	while sleep 1; do
+		if ((oops < 0)); then
+			grep -aqE "$OOPS_RE" "$WORK/serial.log" 2>/dev/null && oops=0
+			continue
+		fi
+		oops=$((oops + 1))
+		if ((oops >= OOPS_GRACE)); then
+			: >"$WORK/oopsed"
+			kill "$(cat "$WORK/qemu.pid" 2>/dev/null)" 2>/dev/null || true
+			return 0
+		fi
+	done
 }
 QEMU+=(-pidfile "$WORK/qemu.pid")
 start=$(date +%s.%N)
 for attempt in 1 2; do
-	rm -f "$WORK/boot-hung" "$WORK/qemu.pid"
+	rm -f "$WORK/boot-hung" "$WORK/oopsed" "$WORK/qemu.pid"
 	: >"$WORK/serial.log"
 	QMP_PID=
 	if ((QMP)); then
@@ -294,6 +315,10 @@ qemu_rc=${codes[0]}
 elapsed=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
 [[ -z $LOG ]] || cp "$WORK/serial.log" "$LOG"
 
+if [[ -e $WORK/oopsed ]]; then
+	echo "run-guest: FAIL: the guest oopsed and did not finish within $OOPS_GRACE s of it (QEMU killed): $(grep -aE "$OOPS_RE" "$WORK/serial.log" | head -n 1)" >&2
+	exit 1
+fi
 if ((qemu_rc == 124 || qemu_rc == 137)); then
 	echo "run-guest: FAIL: guest did not finish within $TIMEOUT s (QEMU killed)" >&2
 	exit 124

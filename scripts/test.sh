@@ -5,7 +5,7 @@
 #   1. setup (idempotent, cached), the test clients, and the module build, warnings refused,
 #      against the 7.2 gating kernel and (a copy in $KDIR2) against the 7.3 one;
 #   2. host tests: rustfmt check, clippy (the kernel's lint set, by the clippy of the same
-#      compiler), `cargo test` of the pure logic, its cargo-fuzz targets (a fixed number of
+#      compiler), the coverage build (RSND_COVER=1) compiles, `cargo test` of the pure logic, its cargo-fuzz targets (a fixed number of
 #      executions each, scripts/fuzz-host.sh), the test device's own tests, the install
 #      paths, the DKMS install on Debian 13's own 7.2 and 7.3 kernels (a trixie root; their
 #      vmlinuz boots the module: scripts/test-dkms-debian.sh); each prints its own
@@ -127,6 +127,19 @@ if ((COMPARE == 0)); then
 		bpass=$((bpass + 1))
 	else
 		head -60 "$clippy_log"
+		bfail=$((bfail + 1))
+	fi
+fi
+if ((COMPARE == 0)); then
+	# The coverage build (make RSND_COVER=1, scripts/guest-coverage.sh) is not run here, but
+	# it must keep building without warnings.
+	step "test: coverage build (RSND_COVER=1)"
+	cover_log=$RESULTS/build-cover.log
+	if MODULE_COPY=$KDIR_DEFAULT/virtio-snd-rs-cover build_module_copy "$KDIR_DEFAULT" RSND_COVER=1 \
+		>/dev/null 2>"$cover_log" && ! grep -qiE '^warning|warning:' "$cover_log"; then
+		bpass=$((bpass + 1))
+	else
+		cat "$cover_log"
 		bfail=$((bfail + 1))
 	fi
 fi

@@ -37,6 +37,10 @@ pub enum FaultKind {
     /// Answer, then put the same head on the used ring once more, at once: the guest's
     /// ring finds a head that it no longer has, and breaks the queue.
     Twice,
+    /// Process the request, but put on the used ring an id equal to the queue size instead
+    /// of the head: the guest's ring finds an id out of range and breaks the queue, with no
+    /// completion before it.
+    Wild,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +79,7 @@ impl std::fmt::Display for Fault {
             FaultKind::UsedLen(n) => write!(f, "{t}-used-len {n}")?,
             FaultKind::Latency(n) => write!(f, "{t}-latency {n}")?,
             FaultKind::Twice => write!(f, "{t}-twice")?,
+            FaultKind::Wild => write!(f, "{t}-wild")?,
         }
         if let Some(c) = self.code {
             write!(f, " on {}", code_name(c))?;
@@ -148,6 +153,7 @@ pub fn parse_fault(words: &[&str]) -> Result<Fault, String> {
         "delay" => FaultKind::Delay(u64::from(parse_u32(arg()?)?)),
         "drop" => FaultKind::Drop,
         "twice" => FaultKind::Twice,
+        "wild" => FaultKind::Wild,
         "status" => FaultKind::Status(parse_status(arg()?)?),
         "short" => FaultKind::Short(parse_u32(arg()?)?),
         "used-len" => FaultKind::UsedLen(parse_u32(arg()?)?),
@@ -677,7 +683,7 @@ commands:
   fault KIND [ARG] [on CODE] [stream N] [control N] [count N]
         ctl-delay MS | ctl-drop | ctl-status STATUS | ctl-short N | ctl-used-len N | ctl-twice
         io-delay MS  | io-drop  | io-status STATUS  | io-short N  | io-used-len N | io-latency N
-        io-twice
+        io-twice | io-wild | ctl-wild
   fault clear                    remove every fault and trigger
   faults                         list faults and triggers
   jack ID connect|disconnect     set a jack and send its event
@@ -834,6 +840,7 @@ mod tests {
         );
         assert_eq!(f("io-drop stream 0").unwrap().kind, FaultKind::Drop);
         assert_eq!(f("io-twice stream 0").unwrap().kind, FaultKind::Twice);
+        assert_eq!(f("io-wild stream 3 count 1").unwrap().kind, FaultKind::Wild);
         assert_eq!(
             f("ctl-twice on START count 1").unwrap().to_string(),
             "ctl-twice on PCM_START count 1"

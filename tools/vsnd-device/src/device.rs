@@ -350,6 +350,13 @@ impl Shared {
                     me.push_used(q, head, used);
                 });
             }
+            Some(FaultKind::Wild) => {
+                info!(
+                    "queue {q}: head {} answered with an id out of range",
+                    chain.head
+                );
+                self.push_wild(q, WildId::PastSize(0), chain.head, used);
+            }
             Some(FaultKind::Twice) => {
                 info!("queue {q}: head {} completed twice", chain.head);
                 self.push_used(q, chain.head, used);

@@ -209,7 +209,8 @@ pub(crate) struct DeviceIo {
     /// The streams, by stream ID (set once, in `start`).
     streams: SetOnce<KVec<Option<Arc<Stream>>>>,
     /// Per queue: the virtqueue was found broken (the device used a buffer that it was not
-    /// given, see [`DeviceIo::harvest`]); set once, until the device is bound again.
+    /// given, see [`DeviceIo::harvest`]); set once, until the device is bound again or
+    /// restored after a system sleep (new virtqueues).
     broken: [Atomic<bool>; wire::QUEUE_COUNT],
     /// The rate limits of the complaints about the device ([`complain!`]).
     #[pin]
@@ -385,7 +386,12 @@ impl virtio::Driver for VirtioSnd {
     }
 
     fn restore(_dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
-        this.io.queues.restart()
+        this.io.queues.restart()?;
+        // The reset device has new virtqueues: none of them is broken.
+        for b in this.io.broken.iter() {
+            b.store(false, ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn resume(dev: &virtio::Device<device::Core<'_>>, this: &Arc<Self>) -> Result {
